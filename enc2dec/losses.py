@@ -1,0 +1,161 @@
+"""Losses on logits (never probabilities) with fused backward passes.
+
+Each `forward(prediction, target)` returns a 0-d array in the prediction's dtype; `backward(dy=1.0)` returns the
+gradient with respect to the prediction (and, for GaussianKL, both of its inputs). Targets get no gradient.
+Reductions: "mean" over all elements (over non-ignored tokens for CrossEntropy), "sum", and "batchmean": the sum
+divided by the size of axis 0 (per-example sums averaged over the batch, the VAE convention).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from enc2dec.nn import functional
+from enc2dec.nn.checks import check_float, check_int
+from enc2dec.nn.module import Module
+
+REDUCTIONS = ("mean", "sum", "batchmean")
+
+
+def _check_reduction(owner: str, reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> str:
+    if reduction not in allowed:
+        raise ValueError(f"{owner}: reduction must be one of {allowed}, got {reduction!r}")
+    return reduction
+
+
+def _divisor(reduction: str, x: np.ndarray) -> int:
+    return {"mean": x.size, "sum": 1, "batchmean": x.shape[0] if x.ndim else 1}[reduction]
+
+
+def _check_pair(owner: Module, prediction: np.ndarray, target: np.ndarray) -> None:
+    check_float(owner, "prediction", prediction)
+    if np.shape(target) != prediction.shape:
+        raise ValueError(
+            f"{owner!r}: target must have the prediction's shape {prediction.shape}, got {np.shape(target)}"
+        )
+
+
+class MSE(Module):
+    """sum((prediction - target)^2) / divisor."""
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = _check_reduction("MSE", reduction)
+
+    def forward(self, prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
+        _check_pair(self, prediction, target)
+        diff = prediction - target.astype(prediction.dtype, copy=False)
+        n = _divisor(self.reduction, prediction)
+        self._cache = (diff, n)
+        return np.asarray(np.sum(diff * diff) / n, dtype=prediction.dtype)
+
+    def backward(self, dy: float | np.ndarray = 1.0) -> np.ndarray:
+        diff, n = self.pop_cache()
+        return diff * (2.0 * float(dy) / n)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class BCEWithLogits(Module):
+    """Binary cross-entropy of sigmoid(logits) against targets in [0, 1]: max(z, 0) - z t + log(1 + e^-|z|)."""
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = _check_reduction("BCEWithLogits", reduction)
+
+    def forward(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        _check_pair(self, logits, target)
+        target = target.astype(logits.dtype, copy=False)
+        n = _divisor(self.reduction, logits)
+        self._cache = (logits, target, n)
+        loss = np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
+        return np.asarray(loss.sum() / n, dtype=logits.dtype)
+
+    def backward(self, dy: float | np.ndarray = 1.0) -> np.ndarray:
+        # d/dz = sigmoid(z) - t
+        logits, target, n = self.pop_cache()
+        d = functional.sigmoid(logits)
+        d -= target
+        d *= float(dy) / n
+        return d
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class CrossEntropy(Module):
+    """Softmax cross-entropy over the last axis; logits: (..., V), target: (...) int.
+
+    Label smoothing (Szegedy et al. 2016) as in PyTorch: the target distribution is (1 - s) one-hot + s / V, so
+    loss = -(1 - s) log p_t - (s / V) sum_v log p_v, using row sums of log p, never a dense (N, V) target.
+    Positions whose target is `ignore_index` add nothing; "mean" divides by the number of the others.
+    """
+
+    def __init__(self, ignore_index: int | None = None, smoothing: float = 0.0, reduction: str = "mean"):
+        super().__init__()
+        if not 0.0 <= smoothing < 1.0:
+            raise ValueError(f"CrossEntropy: smoothing must be in [0, 1), got {smoothing}")
+        self.ignore_index = ignore_index
+        self.smoothing = smoothing
+        self.reduction = _check_reduction("CrossEntropy", reduction, ("mean", "sum"))
+
+    def forward(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        check_float(self, "logits", logits)
+        check_int(self, "target", target)
+        if target.shape != logits.shape[:-1]:
+            raise ValueError(
+                f"{self!r}: target must have shape {logits.shape[:-1]} for logits {logits.shape}, got {target.shape}"
+            )
+        vocab_size = logits.shape[-1]
+        z = logits.reshape(-1, vocab_size)  # (N, V)
+        t = target.reshape(-1)  # (N,)
+        keep = np.ones(t.shape, dtype=bool) if self.ignore_index is None else t != self.ignore_index
+        t_safe = np.where(keep, t, 0)
+        if t_safe.size and (t_safe.min() < 0 or t_safe.max() >= vocab_size):
+            raise ValueError(f"{self!r}: target ids must be in [0, {vocab_size}), got [{t_safe.min()}, {t_safe.max()}]")
+        log_p = functional.log_softmax(z)  # (N, V)
+        rows = np.arange(t.size)
+        per_row = -(1.0 - self.smoothing) * log_p[rows, t_safe]
+        if self.smoothing:
+            per_row -= (self.smoothing / vocab_size) * log_p.sum(axis=1)
+        n = max(int(keep.sum()), 1) if self.reduction == "mean" else 1
+        self._cache = (log_p, t_safe, keep, n, logits.shape)
+        return np.asarray(per_row[keep].sum() / n, dtype=logits.dtype)
+
+    def backward(self, dy: float | np.ndarray = 1.0) -> np.ndarray:
+        # d/dz = softmax(z) - q, q = (1 - s) one-hot + s / V; rows of ignored positions are zero
+        log_p, t, keep, n, shape = self.pop_cache()
+        d = np.exp(log_p, out=log_p)  # reuses the cache's memory: (N, V)
+        d[np.arange(t.size), t] -= 1.0 - self.smoothing
+        if self.smoothing:
+            d -= self.smoothing / shape[-1]
+        d *= (keep * (float(dy) / n)).astype(d.dtype)[:, None]
+        return d.reshape(shape)
+
+    def extra_repr(self) -> str:
+        return f"ignore_index={self.ignore_index}, smoothing={self.smoothing}, reduction={self.reduction!r}"
+
+
+class GaussianKL(Module):
+    """KL(N(mu, exp(logvar)) || N(0, I)) = -1/2 sum(1 + logvar - mu^2 - exp(logvar)); mu, logvar: (B, C)."""
+
+    def __init__(self, reduction: str = "batchmean"):
+        super().__init__()
+        self.reduction = _check_reduction("GaussianKL", reduction)
+
+    def forward(self, mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+        _check_pair(self, mu, logvar)
+        var = np.exp(logvar)
+        n = _divisor(self.reduction, mu)
+        self._cache = (mu, var, n)
+        return np.asarray(-0.5 * np.sum(1.0 + logvar - mu * mu - var) / n, dtype=mu.dtype)
+
+    def backward(self, dy: float | np.ndarray = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        # dKL/dmu = mu,  dKL/dlogvar = (exp(logvar) - 1) / 2
+        mu, var, n = self.pop_cache()
+        scale = float(dy) / n
+        return mu * scale, (var - 1.0) * (0.5 * scale)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
