@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
+
 import numpy as np
 
 from enc2dec.layers import (

@@ -84,7 +84,7 @@ def gradcheck(
     forward: optional `fn(module, *inputs)` used instead of `module.forward` (backward is always `module.backward`).
     """
     module = copy.deepcopy(module).astype(np.float64)
-    inputs = [x.astype(np.float64) if _is_float(x) else x for x in inputs]
+    inputs = [np.array(x, dtype=np.float64, order="C") if _is_float(x) else x for x in inputs]
     run = forward or (lambda m, *xs: m.forward(*xs))
     states = _random_states(module)
 
@@ -133,3 +133,26 @@ def gradcheck(
         if errors[name] > tol:
             raise GradcheckError(f"{module!r}: gradient of {name} is off: relative error {errors[name]:.2e} > {tol}")
     return errors
+
+
+class Objective(Module):
+    """A trainable model's whole objective as a Module, so gradcheck covers model, loss and penalties together.
+
+    model: has compute_loss(batch) -> (loss, n) and backward_loss(). forward(*batch) -> the loss (0-d);
+    the batch is data, so backward returns no input gradients.
+    """
+
+    def __init__(self, model: Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, *batch: Any) -> np.ndarray:
+        loss, _ = self.model.compute_loss(batch if len(batch) > 1 else batch[0])
+        return np.asarray(loss, dtype=self.model.dtype)
+
+    def backward(self, dy: np.ndarray) -> tuple[()]:
+        # backward_loss adds d(loss)/dp into zeroed grads; the chain rule scales them by dy
+        self.model.backward_loss()
+        for p in self.model.parameters():
+            p.grad *= float(dy)
+        return ()

@@ -81,6 +81,11 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
+    def clear_cache(self) -> None:
+        """Drop every cache below this module (after an inference-only forward)."""
+        for module in self.modules():
+            module._cache = None
+
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad[...] = 0
@@ -88,7 +93,7 @@ class Module:
     def astype(self, dtype: np.dtype | type) -> Module:
         """Cast every parameter (value and grad) in place; float64 is for gradcheck."""
         for p in self.parameters():
-            p.value = p.value.astype(dtype)
+            p.value = np.ascontiguousarray(p.value, dtype=dtype)
             p.grad = np.zeros_like(p.value)
         return self
 
@@ -116,7 +121,7 @@ class Module:
                 raise ValueError(
                     f"{type(self).__name__}.load_state_dict: {name} must have shape {p.shape}, got {value.shape}"
                 )
-            p.value = value.astype(p.dtype, copy=True)
+            p.value = np.array(value, dtype=p.dtype, order="C")
 
     def extra_repr(self) -> str:
         return ""

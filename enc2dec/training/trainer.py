@@ -1,0 +1,316 @@
+"""A model-agnostic trainer: steps, budgets, clipping, schedules, evaluation, checkpoints and exact resume.
+
+The model is any Module with
+    compute_loss(batch) -> (mean_loss: float, n_items: int)   # forward, keeping caches
+    backward_loss() -> None                                   # backward from that loss into the .grad's
+and the training data is a batcher: iterating it yields the rest of the current epoch; it has `epoch`,
+`__len__`, `state_dict()` and `load_state_dict()` (enc2dec.data.arrays.ArrayBatcher, the text BucketBatcher).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from enc2dec.nn.module import Module
+from enc2dec.optim import SGD, Adam, Constant, Cosine, Optimizer, StepDecay, WarmupInverseSqrt, clip_grad_norm
+from enc2dec.training import checkpoint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    optimizer: str = "adam"  # sgd | adam | adamw
+    lr: float = 1e-3
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    # constant | halving (Sutskever et al. 2014) | warmup_inv_sqrt (Vaswani et al. 2017) | cosine
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    decay_start_epochs: float = 5.0  # halving: a fixed lr for 5 epochs, then halve every half epoch
+    decay_every_epochs: float = 0.5
+    min_lr: float = 0.0
+    clip_norm: float | None = 5.0  # Sutskever et al.: rescale when the gradient norm exceeds 5
+    max_epochs: int | None = None  # budgets: training stops at the first one reached; set at least one
+    max_steps: int | None = None
+    max_minutes: float | None = None
+    eval_every_steps: int | None = None  # None: at each epoch's end
+    best_metric: str = "valid_loss"
+    best_mode: str = "min"  # min | max
+    patience: int | None = None  # evaluations without improvement before stopping early
+    log_every_steps: int = 50
+    seed: int = 0
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        checks = {
+            "optimizer": (self.optimizer, ("sgd", "adam", "adamw")),
+            "schedule": (self.schedule, ("constant", "halving", "warmup_inv_sqrt", "cosine")),
+            "best_mode": (self.best_mode, ("min", "max")),
+        }
+        for name, (value, allowed) in checks.items():
+            if value not in allowed:
+                raise ValueError(f"TrainConfig.{name} must be one of {allowed}, got {value!r}")
+        if self.max_epochs is None and self.max_steps is None and self.max_minutes is None:
+            raise ValueError("TrainConfig: set at least one budget: max_epochs, max_steps or max_minutes")
+        if self.lr <= 0:
+            raise ValueError(f"TrainConfig.lr must be positive, got {self.lr}")
+
+
+@dataclass
+class History:
+    """What happened: the loss of every step and one record per evaluation."""
+
+    train_loss: list[float] = field(default_factory=list)
+    evals: list[dict[str, float]] = field(default_factory=list)
+
+    def metric(self, name: str) -> list[float]:
+        return [e[name] for e in self.evals if name in e]
+
+
+def build_optimizer(config: TrainConfig, params: list) -> Optimizer:
+    if config.optimizer == "sgd":
+        return SGD(params, config.lr, config.momentum, config.nesterov, config.weight_decay)
+    return Adam(
+        params, config.lr, config.betas, weight_decay=config.weight_decay, decoupled=config.optimizer == "adamw"
+    )
+
+
+def build_schedule(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
+    if config.schedule == "halving":
+        start = round(config.decay_start_epochs * steps_per_epoch)
+        return StepDecay(config.lr, start, max(round(config.decay_every_epochs * steps_per_epoch), 1))
+    if config.schedule == "warmup_inv_sqrt":
+        return WarmupInverseSqrt(config.lr, max(config.warmup_steps, 1))
+    if config.schedule == "cosine":
+        total = config.max_steps or (config.max_epochs or 1) * steps_per_epoch
+        return Cosine(config.lr, total, config.warmup_steps, config.min_lr)
+    return Constant(config.lr)
+
+
+def _generators(model: Module) -> list[np.random.Generator]:
+    """The model's random generators (dropout), each once, in module order."""
+    found: dict[int, np.random.Generator] = {}
+    for m in model.modules():
+        rng = getattr(m, "rng", None)
+        if isinstance(rng, np.random.Generator):
+            found.setdefault(id(rng), rng)
+    return list(found.values())
+
+
+def evaluate_loss(model: Module, batches: Iterable[Any]) -> float:
+    """Item-weighted mean loss over batches, in eval mode, no gradients kept."""
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for batch in batches:
+        loss, n = model.compute_loss(batch)
+        total += loss * n
+        count += n
+    model.clear_cache()
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+class Trainer:
+    """fit(train, valid) trains `model` under `config`; with out_dir it writes last/ and best/ checkpoints,
+    metrics.jsonl and loss.png. evaluate(model) -> dict adds metrics (BLEU, ...) to each evaluation.
+    checkpoint_files(): extra files for each checkpoint (file name -> writer), e.g. the vocabularies."""
+
+    def __init__(
+        self,
+        model: Module,
+        config: TrainConfig,
+        *,
+        out_dir: str | Path | None = None,
+        evaluate: Callable[[Module], dict[str, float]] | None = None,
+        run_config: dict[str, Any] | None = None,
+        checkpoint_files: Callable[[], dict[str, Callable[[Path], None]]] | None = None,
+    ):
+        self.model = model
+        self.config = config
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.evaluate = evaluate
+        self.run_config = run_config
+        self.checkpoint_files = checkpoint_files
+        self.optimizer = build_optimizer(config, model.parameters())
+        self.history = History()
+        self.step = 0
+        self.elapsed = 0.0  # seconds of training before this run (for wall-clock budgets across resumes)
+        self.best: float | None = None
+        self.bad_evals = 0
+
+    # -- the loop -------------------------------------------------------------------------------------------------
+    def fit(self, train: Any, valid: Iterable[Any] | None = None, *, resume: str | Path | None = None) -> History:
+        cfg = self.config
+        if len(train) == 0:
+            raise ValueError("Trainer.fit: the training data yields no batches")
+        if resume is not None:
+            self._restore(Path(resume), train)
+        schedule = build_schedule(cfg, len(train))
+        params = self.model.parameters()
+        self.model.train()
+        start = time.perf_counter() - self.elapsed
+        total = cfg.max_steps or (cfg.max_epochs * len(train) if cfg.max_epochs else None)
+        bar = _progress(total, self.step, cfg.progress)
+        done = self._budget_spent(train, start)
+        smoothed, items, tick = None, 0, time.perf_counter()
+        while not done:
+            for batch in train:
+                self.step += 1
+                self.optimizer.lr = schedule(self.step)
+                self.optimizer.zero_grad()
+                loss, n = self.model.compute_loss(batch)
+                if not math.isfinite(loss):
+                    raise FloatingPointError(
+                        f"Trainer: the loss is {loss} at step {self.step} (epoch {train.epoch + 1}); training "
+                        f"stopped; checkpoints already written are kept"
+                    )
+                self.model.backward_loss()
+                if cfg.clip_norm:
+                    clip_grad_norm(params, cfg.clip_norm)
+                self.optimizer.step()
+                self.history.train_loss.append(loss)
+                smoothed = loss if smoothed is None else 0.98 * smoothed + 0.02 * loss
+                items += n
+                if bar is not None:
+                    now = time.perf_counter()
+                    bar.update(1)
+                    bar.set_postfix(
+                        loss=f"{smoothed:.4f}", items_per_s=f"{items / max(now - tick, 1e-9):.0f}", refresh=False
+                    )
+                if self.step % cfg.log_every_steps == 0:
+                    self._log(
+                        {"step": self.step, "epoch": train.epoch + 1, "train_loss": smoothed, "lr": self.optimizer.lr}
+                    )
+                if cfg.eval_every_steps and self.step % cfg.eval_every_steps == 0:
+                    done = self._evaluate(train, valid, start)
+                done = done or self._budget_spent(train, start)
+                if done:
+                    break
+            else:  # the epoch ended
+                if not cfg.eval_every_steps:
+                    done = self._evaluate(train, valid, start)
+                done = done or self._budget_spent(train, start)
+        if bar is not None:
+            bar.close()
+        self.elapsed = time.perf_counter() - start
+        if self.out_dir is not None:
+            self._save(self.out_dir / "last", train)
+            from enc2dec.plots import plot_history
+
+            plot_history(self.history, self.out_dir / "loss.png")
+        return self.history
+
+    def _budget_spent(self, train: Any, start: float) -> bool:
+        cfg = self.config
+        minutes = (time.perf_counter() - start) / 60
+        return bool(
+            (cfg.max_steps is not None and self.step >= cfg.max_steps)
+            or (cfg.max_minutes is not None and minutes >= cfg.max_minutes)
+            or (cfg.max_epochs is not None and train.epoch >= cfg.max_epochs)
+        )
+
+    def _evaluate(self, train: Any, valid: Iterable[Any] | None, start: float) -> bool:
+        """Evaluate, log, checkpoint; return True when early stopping says stop."""
+        cfg = self.config
+        record: dict[str, float] = {"step": self.step, "epoch": train.epoch + (train.position > 0)}
+        recent = self.history.train_loss[-len(train) :]
+        record["train_loss"] = float(np.mean(recent))
+        if valid is not None:
+            record["valid_loss"] = evaluate_loss(self.model, valid)
+        if self.evaluate is not None:
+            record.update(self.evaluate(self.model))
+            self.model.train()
+        record["minutes"] = (time.perf_counter() - start) / 60
+        self.history.evals.append(record)
+        self._log(record)
+        log.info("evaluation: %s", record)
+        value = record.get(cfg.best_metric)
+        improved = value is not None and (
+            self.best is None or (value < self.best if cfg.best_mode == "min" else value > self.best)
+        )
+        if improved:
+            self.best, self.bad_evals = value, 0
+        else:
+            self.bad_evals += 1
+        self.elapsed = time.perf_counter() - start
+        if self.out_dir is not None:
+            if improved:
+                self._save(self.out_dir / "best", train)
+            self._save(self.out_dir / "last", train)
+        return cfg.patience is not None and self.bad_evals > cfg.patience
+
+    # -- state ----------------------------------------------------------------------------------------------------
+    def state(self, train: Any) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "elapsed_seconds": self.elapsed,
+            "best": self.best,
+            "bad_evals": self.bad_evals,
+            "batcher": train.state_dict(),
+            "model_rngs": [copy.deepcopy(g.bit_generator.state) for g in _generators(self.model)],
+            "history": {"train_loss": self.history.train_loss, "evals": self.history.evals},
+        }
+
+    def _save(self, directory: Path, train: Any) -> None:
+        files = self.checkpoint_files() if self.checkpoint_files else None
+        checkpoint.save_checkpoint(
+            directory,
+            self.model,
+            optimizer=self.optimizer,
+            config=self.run_config,
+            trainer_state=self.state(train),
+            extra_files=files,
+        )
+
+    def _restore(self, directory: Path, train: Any) -> None:
+        state_path = directory / checkpoint.STATE_FILE
+        if not state_path.is_file():
+            raise FileNotFoundError(f"{directory}: not a complete checkpoint (no {checkpoint.STATE_FILE})")
+        checkpoint.load_weights(directory, self.model)
+        opt_path = directory / checkpoint.OPTIMIZER_FILE
+        try:
+            self.optimizer.load_state_dict(checkpoint.load_arrays(opt_path))
+        except ValueError as err:
+            raise ValueError(f"{opt_path}: {err}") from err
+        state = checkpoint.load_json(state_path)
+        self.step, self.elapsed = state["step"], state["elapsed_seconds"]
+        self.best, self.bad_evals = state["best"], state["bad_evals"]
+        train.load_state_dict(state["batcher"])
+        generators = _generators(self.model)
+        if len(generators) != len(state["model_rngs"]):
+            raise ValueError(
+                f"{state_path}: {len(state['model_rngs'])} random generators saved, model has {len(generators)}"
+            )
+        for g, s in zip(generators, state["model_rngs"]):
+            g.bit_generator.state = s
+        self.history = History(state["history"]["train_loss"], state["history"]["evals"])
+
+    def _log(self, record: dict[str, Any]) -> None:
+        if self.out_dir is None:
+            return
+        import json
+
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.out_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def _progress(total: int | None, initial: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, leave=False)
