@@ -45,7 +45,8 @@ def plot_history(history: Any, path: str | Path, title: str = "training loss") -
     if len(loss) and loss.min() > 0 and loss.max() / max(loss.min(), 1e-12) > 20:
         ax.set_yscale("log")
     ax.set_title(title)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     return _save(fig, path)
 
 

@@ -37,7 +37,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
 def save_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     from safetensors.numpy import save_file
 
-    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    arrays = {k: np.array(v, order="C", copy=None) for k, v in arrays.items()}  # keeps 0-d shapes
     return atomic_write(path, lambda tmp: save_file(arrays, str(tmp)))
 
 

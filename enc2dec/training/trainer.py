@@ -64,6 +64,10 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be one of {allowed}, got {value!r}")
         if self.max_epochs is None and self.max_steps is None and self.max_minutes is None:
             raise ValueError("TrainConfig: set at least one budget: max_epochs, max_steps or max_minutes")
+        for name in ("max_epochs", "max_steps", "max_minutes"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"TrainConfig.{name} must be positive, got {value}")
         if self.lr <= 0:
             raise ValueError(f"TrainConfig.lr must be positive, got {self.lr}")
 
