@@ -1,0 +1,12 @@
+"""Decoding, written once for every sequence model: greedy search, beam search, sampling, and corpus decoding.
+
+All of it calls only `model.encode(src_ids, src_lengths)` and `model.step(prev_ids, state)` (see `state.StepModel`).
+"""
+
+from enc2dec.decoding.batch import decode_all, pad
+from enc2dec.decoding.beam import beam_search
+from enc2dec.decoding.greedy import greedy_search
+from enc2dec.decoding.sampling import sample
+from enc2dec.decoding.state import DecoderState, Hypothesis, StepModel
+
+__all__ = ["DecoderState", "Hypothesis", "StepModel", "beam_search", "decode_all", "greedy_search", "pad", "sample"]

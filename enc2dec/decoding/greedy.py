@@ -1,0 +1,126 @@
+"""Greedy decoding, and the one-path decoding loop that greedy search and sampling share.
+
+One path per sentence: each step feeds the previous tokens of the unfinished sentences to `model.step` and picks
+one token per row with `choose` (argmax here; a draw in `sampling.py`). A sentence stops at eos or at its maximum
+length int(max_len_a * src_len + max_len_b); finished rows are dropped from the state (one generic row selection),
+so their outputs stop changing and later steps only compute the sentences still running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from enc2dec.decoding.state import (
+    BOS_ID,
+    EOS_ID,
+    Hypothesis,
+    StepModel,
+    check_log_probs,
+    check_max_len,
+    check_source,
+    check_state,
+    max_lengths,
+    select_rows,
+)
+
+Chooser = Callable[[np.ndarray], np.ndarray]  # log_probs: (N, V) -> token ids: (N,)
+
+
+def argmax_ids(log_probs: np.ndarray) -> np.ndarray:
+    """log_probs: (N, V) -> (N,) int64, the most likely token of each row (lowest id on ties)."""
+    return log_probs.argmax(axis=1).astype(np.int64)
+
+
+def greedy_search(
+    model: StepModel,
+    src_ids: np.ndarray,
+    src_lengths: np.ndarray,
+    *,
+    max_len_a: float = 1.5,
+    max_len_b: float = 10,
+    bos_id: int = BOS_ID,
+    eos_id: int = EOS_ID,
+) -> list[Hypothesis]:
+    """The most likely token at every step, for a batch of sentences at once.
+
+    src_ids: (B, S) integer, padded; src_lengths: (B,) integer in [1, S]. Returns B hypotheses in input order;
+    each has at most int(max_len_a * src_len + max_len_b) tokens (at least 1 step is always taken).
+    """
+    return decode_with(
+        "greedy_search",
+        model,
+        src_ids,
+        src_lengths,
+        argmax_ids,
+        max_len_a=max_len_a,
+        max_len_b=max_len_b,
+        bos_id=bos_id,
+        eos_id=eos_id,
+    )
+
+
+def decode_with(
+    where: str,
+    model: StepModel,
+    src_ids: np.ndarray,
+    src_lengths: np.ndarray,
+    choose: Chooser,
+    *,
+    max_len_a: float,
+    max_len_b: float,
+    bos_id: int,
+    eos_id: int,
+) -> list[Hypothesis]:
+    """The batched one-path loop; `where` names the public function in error messages."""
+    src_ids, src_lengths = check_source(where, src_ids, src_lengths)
+    check_max_len(where, max_len_a, max_len_b)
+    B = src_ids.shape[0]
+    if B == 0:
+        return []
+    max_lens = max_lengths(src_lengths, max_len_a, max_len_b)  # (B,)
+    T = int(max_lens.max())
+
+    tokens = np.zeros((B, T), dtype=np.int64)
+    scores = np.zeros(B, dtype=np.float64)  # float64 sums: long outputs lose no precision
+    n_emitted = np.zeros(B, dtype=np.int64)
+    attention = None  # (B, T, S), allocated when the model first reports attention
+
+    state = model.encode(src_ids, src_lengths)
+    check_state(where, state, B)
+    rows = np.arange(B)  # batch rows still running; row i of the state is sentence rows[i]
+    prev = np.full(B, bos_id, dtype=np.int64)
+    for t in range(T):
+        log_probs, state = model.step(prev, state)
+        check_log_probs(where, log_probs, len(rows), eos_id)
+        check_state(where, state, len(rows))
+        ids = choose(log_probs)  # (N,)
+        tokens[rows, t] = ids
+        scores[rows] += log_probs[np.arange(len(rows)), ids]
+        n_emitted[rows] = t + 1
+        if "attention" in state:
+            if attention is None:
+                attention = np.zeros((B, T, state["attention"].shape[1]), dtype=state["attention"].dtype)
+            attention[rows, t] = state["attention"]
+
+        running = (ids != eos_id) & (t + 1 < max_lens[rows])
+        if not running.any():
+            break
+        if not running.all():
+            rows, ids, state = rows[running], ids[running], select_rows(state, running)
+        prev = ids
+
+    hyps = []
+    for b in range(B):
+        out = tokens[b, : n_emitted[b]]
+        reached_eos = bool(out[-1] == eos_id)
+        hyps.append(
+            Hypothesis(
+                tokens=out[:-1].tolist() if reached_eos else out.tolist(),
+                score=float(scores[b]),
+                attention=None if attention is None else attention[b, : n_emitted[b], : src_lengths[b]].copy(),
+                reached_eos=reached_eos,
+            )
+        )
+    return hyps
