@@ -33,3 +33,77 @@ CASES = {
         [randn(rng, 3, 4), rng.uniform(0, 1, (3, 4)).astype(np.float32)],
     ),
 }
+
+
+# -- the autoencoder family: every objective end to end, penalties included ---------------------------------------
+def _ae(rng, **kw):
+    from enc2dec.models.autoencoders import AutoencoderConfig, build_autoencoder
+
+    base = dict(input_size=5, context_size=3, hidden_sizes=(4,), activation="tanh")
+    return build_autoencoder(AutoencoderConfig(**{**base, **kw}), rng=rng)
+
+
+def _unit(rng, *shape):
+    return rng.uniform(0.05, 0.95, shape).astype(np.float32)
+
+
+CASES.update(
+    {
+        "autoencoder_mse": lambda rng: (_ae(rng), [randn(rng, 2, 5)]),
+        "autoencoder_bce_objective": lambda rng: (
+            Objective(_ae(rng, loss="bce", activation="sigmoid")),
+            [_unit(rng, 3, 5), _unit(rng, 3, 5)],
+        ),
+        "denoising_gaussian_objective": lambda rng: (
+            Objective(_ae(rng, kind="denoising", noise="gaussian", loss="bce")),
+            [_unit(rng, 3, 5), _unit(rng, 3, 5)],
+        ),
+        "denoising_masking_objective": lambda rng: (
+            Objective(_ae(rng, kind="denoising", noise="masking", noise_level=0.4)),
+            [randn(rng, 2, 5), randn(rng, 2, 5)],
+        ),
+        "denoising_b1": lambda rng: (_ae(rng, kind="denoising"), [randn(rng, 1, 5)]),
+        # a sigmoid code stays off L1's kink at zero
+        "sparse_l1_objective": lambda rng: (
+            Objective(_ae(rng, kind="sparse", sparsity="l1", context_activation="sigmoid", penalty_weight=0.3)),
+            [randn(rng, 3, 5), randn(rng, 3, 5)],
+        ),
+        "sparse_kl_objective": lambda rng: (
+            Objective(
+                _ae(
+                    rng,
+                    kind="sparse",
+                    sparsity="kl",
+                    context_activation="sigmoid",
+                    penalty_weight=0.5,
+                    sparsity_target=0.1,
+                )
+            ),
+            [randn(rng, 3, 5), randn(rng, 3, 5)],
+        ),
+        "contractive_sigmoid_objective": lambda rng: (
+            Objective(_ae(rng, kind="contractive", hidden_sizes=(), context_activation="sigmoid", penalty_weight=0.7)),
+            [randn(rng, 3, 5), randn(rng, 3, 5)],
+        ),
+        "contractive_deep_tanh_objective": lambda rng: (
+            Objective(_ae(rng, kind="contractive", penalty_weight=0.7, loss="bce")),
+            [randn(rng, 2, 5), _unit(rng, 2, 5)],
+        ),
+        "contractive": lambda rng: (
+            _ae(rng, kind="contractive", hidden_sizes=(), context_activation="tanh"),
+            [randn(rng, 2, 5)],
+        ),
+        "sparse": lambda rng: (_ae(rng, kind="sparse", context_activation="sigmoid"), [randn(rng, 2, 5)]),
+        # the VAE with its noise held fixed (gradcheck reseeds self.rng before every forward)
+        "vae_train": lambda rng: (_ae(rng, kind="vae").train(), [randn(rng, 2, 5)]),
+        "vae_eval_b1": lambda rng: (_ae(rng, kind="vae").eval(), [randn(rng, 1, 5)]),
+        "vae_bernoulli_objective": lambda rng: (
+            Objective(_ae(rng, kind="vae", beta=0.5)),
+            [_unit(rng, 3, 5), _unit(rng, 3, 5)],
+        ),
+        "vae_gaussian_objective": lambda rng: (
+            Objective(_ae(rng, kind="vae", decoder="gaussian", hidden_sizes=(4, 3), activation="relu")),
+            [randn(rng, 2, 5), randn(rng, 2, 5)],
+        ),
+    }
+)
