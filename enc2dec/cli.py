@@ -24,6 +24,125 @@ def _quickstart(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- enc2dec autoencoder train | encode | decode | sample | sweep ----------------------------------------------
+def _ae_config(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from enc2dec.autoencoder import load_config
+
+    cfg = load_config(args.config, args.set)
+    if args.data_dir is not None:
+        cfg = replace(cfg, data=replace(cfg.data, data_dir=args.data_dir))
+    return cfg
+
+
+def _ae_train(args: argparse.Namespace) -> int:
+    from enc2dec.autoencoder import train
+
+    result = train(_ae_config(args), args.out, progress=not args.quiet)
+    print(f"held-out reconstruction MSE: {result.test_mse:.5f}")
+    print(f"checkpoint: {result.checkpoint_dir}")
+    for name, path in result.pictures.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _load_rows(path: str):
+    import numpy as np
+
+    if not path.endswith(".npy"):
+        raise ValueError(f"--input must be a .npy file of shape (N, features), got {path!r}")
+    return np.load(path, allow_pickle=False)
+
+
+def _save_rows(path: str, array) -> None:
+    import numpy as np
+
+    if not path.endswith(".npy"):
+        raise ValueError(f"--output must name a .npy file, got {path!r}")
+    np.save(path, array, allow_pickle=False)
+    print(f"wrote {path}: shape {array.shape}")
+
+
+def _ae_encode(args: argparse.Namespace) -> int:
+    from enc2dec.autoencoder import encode
+
+    _save_rows(args.output, encode(args.checkpoint, _load_rows(args.input)))
+    return 0
+
+
+def _ae_decode(args: argparse.Namespace) -> int:
+    from enc2dec.autoencoder import decode
+
+    images = decode(args.checkpoint, _load_rows(args.input))
+    _save_rows(args.output, images)
+    if args.png:
+        from enc2dec.plots import plot_image_grid
+
+        print(f"picture: {plot_image_grid(images[:64], args.png)}")
+    return 0
+
+
+def _ae_sample(args: argparse.Namespace) -> int:
+    from enc2dec.autoencoder import sample
+
+    images = sample(args.checkpoint, args.n, seed=args.seed)
+    if args.output.endswith(".png"):
+        from enc2dec.plots import plot_image_grid
+
+        print(f"picture: {plot_image_grid(images, args.output, title='VAE samples')}")
+    else:
+        _save_rows(args.output, images)
+    return 0
+
+
+def _ae_sweep(args: argparse.Namespace) -> int:
+    from enc2dec.autoencoder import sweep
+
+    rows = sweep(_ae_config(args), args.sizes, args.out, progress=not args.quiet)["rows"]
+    print(f"{'size':>5} {'autoencoder':>12} {'PCA':>10} {'ratio':>7}")
+    for r in rows:
+        print(f"{r['context_size']:>5} {r['ae_mse']:>12.5f} {r['pca_mse']:>10.5f} {r['ratio']:>7.3f}")
+    print(f"table: {args.out}/sweep.json, plot: {args.out}/sweep.png")
+    return 0
+
+
+def _add_autoencoder(verbs) -> None:
+    ae = verbs.add_parser("autoencoder", help="the autoencoder family: train, encode, decode, sample, sweep")
+    sub = ae.add_subparsers(dest="ae_verb", required=True, metavar="ACTION")
+
+    def configured(name: str, help: str, handler: Handler, out: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        p.add_argument("--config", required=True, help="YAML file (configs/autoencoder_mnist.yaml)")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. model.beta=2")
+        p.add_argument("--data-dir", default=None, help="data folder (else $ENC2DEC_DATA or ~/.cache/enc2dec)")
+        p.add_argument("--out", default=out, help="output folder")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.set_defaults(handler=handler)
+        return p
+
+    configured("train", "train the configured model; checkpoint and pictures in --out", _ae_train, "runs/autoencoder")
+    p = configured("sweep", "held-out error of the autoencoder and PCA per context size", _ae_sweep, "runs/ae_sweep")
+    p.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64])
+    for name, help, handler in (
+        ("encode", "rows (.npy, (N, features)) -> codes (.npy)", _ae_encode),
+        ("decode", "codes (.npy, (N, C)) -> rows in data space (.npy)", _ae_decode),
+    ):
+        p = sub.add_parser(name, help=help)
+        p.add_argument("--checkpoint", required=True, help="a run folder or checkpoint directory")
+        p.add_argument("--input", required=True)
+        p.add_argument("--output", required=True)
+        p.set_defaults(handler=handler)
+        if name == "decode":
+            p.add_argument("--png", default=None, help="also draw the first 64 rows as images")
+    p = sub.add_parser("sample", help="draw from a VAE's prior; --output .png (a picture) or .npy")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output", required=True)
+    p.set_defaults(handler=_ae_sample)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="enc2dec", description="Encoder-decoder networks from scratch on NumPy.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -35,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=300)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_quickstart)
+    _add_autoencoder(verbs)
     return parser
 
 

@@ -60,3 +60,126 @@ def plot_codes(codes: np.ndarray, labels: np.ndarray, path: str | Path, title: s
     ax.set_ylabel("context[1]")
     ax.set_title(title)
     return _save(fig, path)
+
+
+# -- the autoencoder family -------------------------------------------------------------------------------------
+def _image_shape(n_in: int) -> tuple[int, int]:
+    side = int(round(n_in**0.5))
+    if side * side != n_in:
+        raise ValueError(f"plots: rows must be square images (n_in a square number), got n_in={n_in}")
+    return side, side
+
+
+def _image_rows(ax_row: Any, images: np.ndarray, label: str) -> None:
+    shape = _image_shape(images.shape[1])
+    for j, ax in enumerate(ax_row):
+        ax.imshow(np.clip(images[j].reshape(shape), 0, 1), cmap="gray", vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    ax_row[0].set_ylabel(label)
+
+
+def plot_image_rows(rows: dict[str, np.ndarray], path: str | Path, title: str = "") -> Path:
+    """rows: label -> (n, n_in) images in [0, 1], the same n; one row each (originals beside reconstructions,
+    noisy / denoised / clean)."""
+    plt = _pyplot()
+    n = min(len(images) for images in rows.values())
+    fig, axes = plt.subplots(len(rows), n, figsize=(0.9 * n, 1.0 * len(rows) + 0.4), squeeze=False)
+    for ax_row, (label, images) in zip(axes, rows.items()):
+        _image_rows(ax_row, images, label)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, path: str | Path) -> Path:
+    """originals, reconstructions: (n, n_in) -> two rows of images."""
+    return plot_image_rows({"original": originals, "reconstruction": reconstructions}, path)
+
+
+def plot_denoising(noisy: np.ndarray, denoised: np.ndarray, clean: np.ndarray, path: str | Path) -> Path:
+    """noisy, denoised, clean: (n, n_in) -> three rows of images."""
+    return plot_image_rows({"noisy": noisy, "denoised": denoised, "clean": clean}, path, "denoising autoencoder")
+
+
+def plot_image_grid(images: np.ndarray, path: str | Path, n_cols: int = 8, title: str = "") -> Path:
+    """images: (n, n_in) in [0, 1] -> a grid, n_cols wide (VAE samples, the latent manifold)."""
+    plt = _pyplot()
+    shape = _image_shape(images.shape[1])
+    n_rows = -(-len(images) // n_cols)
+    canvas = np.ones((n_rows * (shape[0] + 1), n_cols * (shape[1] + 1)), dtype=np.float32)
+    for i, image in enumerate(images):
+        r, c = divmod(i, n_cols)
+        top, left = r * (shape[0] + 1), c * (shape[1] + 1)
+        canvas[top : top + shape[0], left : left + shape[1]] = np.clip(image.reshape(shape), 0, 1)
+    fig, ax = plt.subplots(figsize=(0.55 * n_cols + 0.4, 0.55 * n_rows + 0.6))
+    ax.imshow(canvas, cmap="gray", vmin=0, vmax=1)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
+
+
+def plot_manifold(decode: Any, path: str | Path, n: int = 15, span: float = 2.0) -> Path:
+    """The 2-D latent manifold: decode(z (n*n, 2)) -> (n*n, n_in) images on a grid of codes at the standard
+    normal's quantiles in [Phi(-span), Phi(span)], first code along columns, second down the rows."""
+    from statistics import NormalDist
+
+    qs = np.linspace(NormalDist().cdf(-span), NormalDist().cdf(span), n)
+    values = np.array([NormalDist().inv_cdf(q) for q in qs], dtype=np.float32)
+    z = np.stack(np.meshgrid(values, values[::-1]), axis=-1).reshape(-1, 2)  # (n*n, 2)
+    return plot_image_grid(decode(z), path, n_cols=n, title="VAE: the 2-D latent manifold")
+
+
+def plot_latent_epochs(
+    snapshots: list[tuple[int, np.ndarray]], labels: np.ndarray, path: str | Path, n_panels: int = 12
+) -> Path:
+    """snapshots: (epoch, codes (N, 2)) per epoch -> a grid of scatter plots, up to n_panels evenly spaced epochs
+    (the last always shown), so one can watch the latent space form."""
+    plt = _pyplot()
+    pick = np.unique(np.linspace(0, len(snapshots) - 1, min(n_panels, len(snapshots))).round().astype(int))
+    n_cols = min(4, len(pick))
+    n_rows = -(-len(pick) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.4 * n_cols, 2.3 * n_rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, pick):
+        epoch, codes = snapshots[i]
+        ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=2, alpha=0.7)
+        ax.set_title(f"epoch {epoch}", fontsize=9)
+    fig.suptitle("held-out 2-D codes by class, epoch by epoch")
+    return _save(fig, path)
+
+
+def plot_loss_curves(histories: dict[str, Any], path: str | Path, title: str = "training loss by epoch") -> Path:
+    """histories: name -> History; each model's mean training loss per epoch (and held-out, dashed)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, (name, history) in enumerate(histories.items()):
+        epochs = [e["epoch"] for e in history.evals]
+        ax.plot(epochs, [e["train_loss"] for e in history.evals], color=f"C{i}", label=f"{name} (train)")
+        valid = [e["valid_loss"] for e in history.evals if "valid_loss" in e]
+        if len(valid) == len(epochs):
+            ax.plot(epochs, valid, "--", color=f"C{i}", label=f"{name} (held out)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (per example, model's own objective)")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def plot_sweep(rows: list[dict[str, float]], path: str | Path) -> Path:
+    """rows: {context_size, ae_mse, pca_mse} -> held-out reconstruction MSE against the context size (log 2)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    sizes = [r["context_size"] for r in rows]
+    ax.plot(sizes, [r["ae_mse"] for r in rows], "o-", label="autoencoder")
+    ax.plot(sizes, [r["pca_mse"] for r in rows], "s-", label="PCA")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(s) for s in sizes])
+    ax.set_xlabel("context (code) size")
+    ax.set_ylabel("held-out reconstruction MSE")
+    ax.set_title("the context-size study")
+    ax.legend()
+    return _save(fig, path)
