@@ -12,21 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from enc2dec.data.batching import pad
 from enc2dec.decoding.beam import beam_search
 from enc2dec.decoding.greedy import greedy_search
 from enc2dec.decoding.sampling import sample
-from enc2dec.decoding.state import PAD_ID, Hypothesis, StepModel
+from enc2dec.decoding.state import Hypothesis, StepModel
 
 METHODS = {"beam": beam_search, "greedy": greedy_search, "sample": sample}
-
-
-def pad(sentences: Sequence[Sequence[int]], pad_id: int = PAD_ID) -> tuple[np.ndarray, np.ndarray]:
-    """n lists of ids -> src_ids: (n, S) int64 padded with pad_id, S the longest length; src_lengths: (n,) int64."""
-    lengths = np.array([len(s) for s in sentences], dtype=np.int64)
-    ids = np.full((len(sentences), int(lengths.max(initial=0))), pad_id, dtype=np.int64)
-    for row, s in zip(ids, sentences):
-        row[: len(s)] = s
-    return ids, lengths
 
 
 def decode_all(
