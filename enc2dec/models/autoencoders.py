@@ -36,7 +36,8 @@ KINDS = ("plain", "denoising", "sparse", "contractive", "vae")
 
 @dataclass(frozen=True)
 class AutoencoderConfig(DenseConfig):
-    """DenseConfig plus the variant and its penalty; fields of other variants are ignored."""
+    """DenseConfig plus the variant and its penalty; fields of other variants are ignored. A VAE's likelihood is
+    `decoder` (its `loss` is unused) and its encoder ends in 2 * context_size units (mean, log-variance)."""
 
     kind: str = "plain"  # plain | denoising | sparse | contractive | vae
     noise: str = "gaussian"  # denoising: gaussian | masking

@@ -154,3 +154,15 @@ def test_bad_inputs_are_rejected():
         vae.sample(0)
     with pytest.raises(ValueError, match="VAE.interpolate: steps must be >= 2, got 1"):
         vae.interpolate(np.zeros(6), np.ones(6), 1)
+
+
+def test_models_import_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, enc2dec.models.autoencoders, enc2dec.models.vae;"
+        "print([m for m in ('yaml', 'matplotlib', 'tqdm', 'sklearn', 'safetensors') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
