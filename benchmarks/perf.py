@@ -47,6 +47,7 @@ import perf_models  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ("enc2dec", "torch")
+PROBE_STEPS = 2  # training steps in a memory probe: the first allocates torch's Adam state, the second is steady
 TASKS = ("train", "greedy", "beam")
 
 
@@ -142,9 +143,16 @@ def time_task(
 
 def measure_model(workload: perf_models.Workload, args: argparse.Namespace, peak: float) -> dict:
     steps = args.steps or workload.steps_per_repeat
+    warmup = workload.warmup if args.warmup is None else args.warmup
     runners = {fw: workload.build(fw) for fw in FRAMEWORKS}
     n_train = len(workload.train_items)
-    result: dict = {"status": "measured", "unit": workload.unit, "config": workload.config, "steps": steps}
+    result: dict = {
+        "status": "measured",
+        "unit": workload.unit,
+        "config": workload.config,
+        "steps": steps,
+        "warmup": warmup,
+    }
 
     def train_fn(runner: perf_models.Runner) -> Callable[[int], None]:
         return lambda i: runner.train_step(i % n_train)
@@ -154,7 +162,7 @@ def measure_model(workload: perf_models.Workload, args: argparse.Namespace, peak
         lambda i, _: workload.train_items[i % n_train],
         steps,
         args.repeats,
-        args.warmup,
+        warmup,
     )
     flops = sum(workload.train_flops[i % n_train] for i in range(steps))
     for fw in FRAMEWORKS:
@@ -167,10 +175,35 @@ def measure_model(workload: perf_models.Workload, args: argparse.Namespace, peak
             continue
         n_calls = args.decode_batches or workload.n_test_batches
         result[task] = time_task(fns, lambda i, produced: produced, n_calls, max(args.repeats // 2, 2), 1)
+    result["profile"] = profile_train(runners["enc2dec"], n_train, steps=max(2, min(steps, 5)))
     del runners
     gc.collect()
     result["memory"] = measure_memory(workload.name, args)
     return result
+
+
+def profile_train(runner: perf_models.Runner, n_train: int, steps: int = 5, top: int = 8) -> list[dict]:
+    """Where enc2dec's training step spends its time: cProfile's self time of the top functions (numpy's kernels
+    are charged to the Python function that calls them), as a share of the step and milliseconds per step."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for i in range(steps):
+        runner.train_step(i % n_train)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # (file, line, function) -> (calls, ncalls, self, cumulative, callers)
+    total = sum(v[2] for v in stats.values())
+    rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
+    return [
+        {
+            "function": f"{Path(file).name}:{line}({name})" if line else name,
+            "share": tt / total,
+            "ms_per_step": 1e3 * tt / steps,
+        }
+        for (file, line, name), (_, _, tt, _, _) in rows
+    ]
 
 
 # -- memory ----------------------------------------------------------------------------------------------------
@@ -274,6 +307,39 @@ def metrics_of(details: dict) -> dict:
     return metrics
 
 
+TARGETS = {  # the issue's "done when": metric prefix -> (bound, ">=" or "<=", models it applies to)
+    "train_ratio": (1.0, ">=", ("autoencoder", "lstm", "attention", "transformer")),
+    "greedy_ratio": (1.0, ">=", ("lstm", "attention", "transformer")),
+    "beam_ratio": (1.0, ">=", ("lstm", "attention", "transformer")),
+    "mem_ratio": (1.0, "<=", ("autoencoder", "lstm", "attention", "transformer")),
+    "gemm_fraction": (0.5, ">=", ("lstm", "transformer")),
+}
+
+
+def notes_of(metrics: dict, details: dict) -> dict:
+    """Per model: the targets missed (on the median), the profile's top entries, and the workload's own notes."""
+    notes: dict = {}
+    for model, d in details.items():
+        if d.get("status") != "measured":
+            notes[model] = d.get("reason", d.get("status"))
+            continue
+        missed = []
+        for prefix, (bound, op, models) in TARGETS.items():
+            value = metrics.get(f"{prefix}_{model}")
+            if model not in models or value is None:
+                continue
+            value = value["median"] if isinstance(value, dict) else value
+            if (value < bound) if op == ">=" else (value > bound):
+                missed.append(f"{prefix} {value:.2f} (target {op} {bound})")
+        profile = ", ".join(f"{p['function']} {100 * p['share']:.0f}%" for p in d["profile"][:5])
+        notes[model] = {
+            "missed": missed,
+            "profile_top": f"enc2dec train step, self time: {profile}",
+            "analysis": d["config"].get("notes", ""),
+        }
+    return notes
+
+
 def _cell(ratio: dict | None) -> str:
     if ratio is None:
         return "–"
@@ -322,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", default=",".join(perf_models.REGISTRY))
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--steps", type=int, default=None, help="training steps per repeat (default: per model)")
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=None, help="untimed calls first (default: per model)")
     p.add_argument("--decode-batches", type=int, default=None, help="test batches per repeat (default: all)")
     p.add_argument("--memory-repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
@@ -335,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.memory_probe:
         model, framework = args.memory_probe.split(":")
-        print(json.dumps(memory_probe(model, framework, args.arrays, args.warmup + 2, args.threads)))
+        print(json.dumps(memory_probe(model, framework, args.arrays, PROBE_STEPS, args.threads)))
         return 0
     if args.table:
         print(markdown_table(json.loads(Path(args.out).read_text(encoding="utf-8"))))
@@ -368,7 +434,12 @@ def main(argv: list[str] | None = None) -> int:
             args.arrays[model] = str(Path(tmp) / f"{model}.npz")
             np.savez(args.arrays[model], **arrays)
             t = time.perf_counter()
-            details[model] = measure_model(workload, args, peak["peak_gflops"])
+            try:
+                details[model] = measure_model(workload, args, peak["peak_gflops"])
+            except Exception as err:  # one broken entry must not lose the others' results
+                details[model] = {"status": "failed", "reason": f"{model}: {type(err).__name__}: {err}"}
+                print(details[model]["reason"], flush=True)
+                continue
             print(
                 f"{model}: train ratio {details[model]['train']['ratio']}, {time.perf_counter() - t:.0f} s", flush=True
             )
@@ -395,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         "notes": {},
     }
     results["metrics"] = metrics_of(details)
+    results["notes"] = notes_of(results["metrics"], details)
     write_json(Path(args.out), results)
     print(markdown_table(results))
     return 0

@@ -45,6 +45,7 @@ class Workload:
     build: Callable[[str], Runner]  # "enc2dec" | "torch" -> a fresh model, optimizer and runner
     n_test_batches: int = 0
     steps_per_repeat: int = 10
+    warmup: int = 3  # untimed calls per framework before timing
     config: dict = field(default_factory=dict)
 
 
@@ -147,7 +148,185 @@ def workload_autoencoder(arrays: dict[str, np.ndarray]) -> Workload:
     )
 
 
-# -- sequence models: waiting for their enc2dec implementations ----------------------------------------------------
+# -- Multi30k batches, shared by the sequence models -------------------------------------------------------------
+PAD, UNK, BOS, EOS = 0, 1, 2, 3  # enc2dec.decoding.state's ids
+SEQ_BATCH = 128
+SEQ_N_BATCHES = 8
+VOCAB_CAP = 10_000
+
+
+def _tokens(path: Path) -> list[list[str]]:
+    """Lower-cased words and punctuation: the benchmark's own regex split, independent of enc2dec.data."""
+    import re
+
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [re.findall(r"\w+|[^\w\s]", line.lower()) for line in f]
+
+
+def _vocab(sentences: list[list[str]]) -> dict[str, int]:
+    """The VOCAB_CAP - 4 most frequent tokens after the 4 special ids; the rest map to UNK."""
+    from collections import Counter
+
+    counts = Counter(tok for sent in sentences for tok in sent)
+    return {tok: i + 4 for i, (tok, _) in enumerate(counts.most_common(VOCAB_CAP - 4))}
+
+
+def _pad(seqs: list[list[int]], width: int) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.full((len(seqs), width), PAD, dtype=np.int64)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = s
+    return ids, np.array([len(s) for s in seqs], dtype=np.int64)
+
+
+def prepare_multi30k(data_dir: Path) -> dict[str, np.ndarray]:
+    """German -> English: SEQ_N_BATCHES training batches of SEQ_BATCH pairs (shuffled, seed 0) and the
+    test_2016_flickr sources in batches of SEQ_BATCH. Targets are BOS ... EOS. Arrays are padded to the longest
+    sentence overall; each batch is cut to its own longest when used."""
+    root = data_dir / "multi30k"
+    src, tgt = _tokens(root / "train.de.gz"), _tokens(root / "train.en.gz")
+    src_vocab, tgt_vocab = _vocab(src), _vocab(tgt)
+    order = np.random.default_rng(0).permutation(len(src))[: SEQ_BATCH * SEQ_N_BATCHES]
+    src_ids = [[src_vocab.get(t, UNK) for t in src[i]] or [UNK] for i in order]
+    tgt_ids = [[BOS, *(tgt_vocab.get(t, UNK) for t in tgt[i]), EOS] for i in order]
+    test = [[src_vocab.get(t, UNK) for t in sent] or [UNK] for sent in _tokens(root / "test_2016_flickr.de.gz")]
+    s, s_len = _pad(src_ids, max(map(len, src_ids)))
+    t, t_len = _pad(tgt_ids, max(map(len, tgt_ids)))
+    n_test = len(test) // SEQ_BATCH * SEQ_BATCH  # whole batches
+    ts, ts_len = _pad(test[:n_test], max(map(len, test)))
+    shape = (SEQ_N_BATCHES, SEQ_BATCH)
+    return {
+        "src": s.reshape(*shape, -1),
+        "src_len": s_len.reshape(shape),
+        "tgt": t.reshape(*shape, -1),
+        "tgt_len": t_len.reshape(shape),
+        "test_src": ts.reshape(n_test // SEQ_BATCH, SEQ_BATCH, -1),
+        "test_len": ts_len.reshape(n_test // SEQ_BATCH, SEQ_BATCH),
+        "vocab_sizes": np.array([len(src_vocab) + 4, len(tgt_vocab) + 4]),
+    }
+
+
+def seq_batch(arrays: dict[str, np.ndarray], i: int) -> tuple[np.ndarray, ...]:
+    """Training batch i cut to its longest sentences: src (B, S), src_len (B,), tgt (B, T), tgt_len (B,)."""
+    s_len, t_len = arrays["src_len"][i], arrays["tgt_len"][i]
+    return arrays["src"][i, :, : s_len.max()], s_len, arrays["tgt"][i, :, : t_len.max()], t_len
+
+
+def lstm_flops(n_tokens: int, input_size: int, hidden_size: int, n_layers: int, n_gates: int = 4) -> float:
+    """Forward FLOPs of a stacked RNN over n_tokens real positions: input and recurrent projections per layer."""
+    per_token = sum(
+        gemm_flops(1, n_gates * hidden_size, (input_size if layer == 0 else hidden_size) + hidden_size)
+        for layer in range(n_layers)
+    )
+    return n_tokens * per_token
+
+
+# -- the Sutskever LSTM ------------------------------------------------------------------------------------------
+LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS, CLIP = 256, 512, 2, 5.0
+
+
+def workload_lstm(arrays: dict[str, np.ndarray]) -> Workload:
+    try:
+        from enc2dec.recurrent import Stacked  # noqa: F401
+    except ImportError as err:
+        raise NotAvailable(f"lstm: enc2dec.recurrent is not importable ({err})") from err
+    src_vocab, tgt_vocab = (int(v) for v in arrays["vocab_sizes"])
+    batches = [seq_batch(arrays, i) for i in range(len(arrays["src"]))]
+    items, flops = [], []
+    for _, s_len, _, t_len in batches:
+        n_src, n_tgt = int(s_len.sum()), int((t_len - 1).sum())
+        forward = lstm_flops(n_src + n_tgt, LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS)
+        forward += gemm_flops(n_tgt, tgt_vocab, LSTM_HIDDEN)  # the output projection, real positions only
+        items.append(n_tgt)
+        flops.append(3.0 * forward)  # backward: input and weight gradients (embeddings need no GEMM)
+
+    def build(framework: str) -> Runner:
+        return (_lstm_enc2dec if framework == "enc2dec" else _lstm_torch)(batches, src_vocab, tgt_vocab)
+
+    return Workload(
+        name="lstm",
+        unit="target tokens",
+        train_items=items,
+        train_flops=flops,
+        build=build,
+        steps_per_repeat=1,
+        warmup=1,
+        config={
+            "embed_size": LSTM_EMBED,
+            "hidden_size": LSTM_HIDDEN,
+            "n_layers": LSTM_LAYERS,
+            "vocab_sizes": [src_vocab, tgt_vocab],
+            "batch_size": SEQ_BATCH,
+            "optimizer": f"adam lr 1e-3, global-norm clipping at {CLIP}",
+            "data": "multi30k train de->en, 8 shuffled batches (seed 0), regex tokens, vocab capped at 10k",
+            "model": "embeddings -> 2-layer LSTM encoder (final states) -> 2-layer LSTM decoder -> Linear -> "
+            "softmax cross-entropy on real target positions; source not reversed",
+        },
+    )
+
+
+def _lstm_enc2dec(batches: list, src_vocab: int, tgt_vocab: int) -> Runner:
+    from enc2dec.layers import Embedding, Linear
+    from enc2dec.losses import CrossEntropy
+    from enc2dec.optim import Adam, clip_grad_norm
+    from enc2dec.recurrent import Stacked
+
+    rng = np.random.default_rng(0)
+    src_embed = Embedding(src_vocab, LSTM_EMBED, rng=rng, padding_idx=PAD)
+    tgt_embed = Embedding(tgt_vocab, LSTM_EMBED, rng=rng, padding_idx=PAD)
+    encoder = Stacked("lstm", LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS, rng=rng)
+    decoder = Stacked("lstm", LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS, rng=rng)
+    output = Linear(LSTM_HIDDEN, tgt_vocab, rng=rng)
+    loss = CrossEntropy()
+    params = [p for m in (src_embed, tgt_embed, encoder, decoder, output) for p in m.parameters()]
+    opt = Adam(params, lr=1e-3)
+
+    def step(i: int) -> None:
+        src, src_len, tgt, tgt_len = batches[i]
+        opt.zero_grad()
+        _, context = encoder.forward(src_embed.forward(src.T), src_len)  # (S, B, E) -> final (h, c)
+        h_seq, _ = decoder.forward(tgt_embed.forward(tgt[:, :-1].T), tgt_len - 1, context)  # (T, B, H)
+        real = tgt[:, 1:].T != PAD  # (T, B)
+        loss.forward(output.forward(h_seq[real]), tgt[:, 1:].T[real])  # (N, H) -> (N, V)
+        dh_seq = np.zeros_like(h_seq)
+        dh_seq[real] = output.backward(loss.backward())
+        dy, d_context = decoder.backward(dh_seq)
+        tgt_embed.backward(dy)
+        src_embed.backward(encoder.backward(None, d_context))
+        clip_grad_norm(params, CLIP)
+        opt.step()
+
+    return Runner(step)
+
+
+def _lstm_torch(batches: list, src_vocab: int, tgt_vocab: int) -> Runner:
+    import torch
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    torch.manual_seed(0)
+    src_embed = torch.nn.Embedding(src_vocab, LSTM_EMBED, padding_idx=PAD)
+    tgt_embed = torch.nn.Embedding(tgt_vocab, LSTM_EMBED, padding_idx=PAD)
+    encoder = torch.nn.LSTM(LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS)
+    decoder = torch.nn.LSTM(LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS)
+    output = torch.nn.Linear(LSTM_HIDDEN, tgt_vocab)
+    modules = torch.nn.ModuleList([src_embed, tgt_embed, encoder, decoder, output])
+    opt = torch.optim.Adam(modules.parameters(), lr=1e-3)
+    data = [tuple(torch.from_numpy(a) for a in b) for b in batches]
+
+    def step(i: int) -> None:
+        src, src_len, tgt, tgt_len = data[i]
+        opt.zero_grad()
+        packed = pack_padded_sequence(src_embed(src.T), src_len, enforce_sorted=False)
+        _, context = encoder(packed)
+        h_seq, _ = decoder(tgt_embed(tgt[:, :-1].T), context)  # (T, B, H); padding comes after the real steps
+        real = tgt[:, 1:].T != PAD
+        torch.nn.functional.cross_entropy(output(h_seq[real]), tgt[:, 1:].T[real]).backward()
+        torch.nn.utils.clip_grad_norm_(modules.parameters(), CLIP)
+        opt.step()
+
+    return Runner(step)
+
+
+# -- models still waiting for their enc2dec implementations -------------------------------------------------------
 def _unavailable(name: str, what: str) -> Callable[[dict[str, np.ndarray]], Workload]:
     def workload(arrays: dict[str, np.ndarray]) -> Workload:
         raise NotAvailable(f"{name}: {what}")
@@ -161,7 +340,7 @@ def _no_data(data_dir: Path) -> dict[str, np.ndarray]:
 
 REGISTRY: dict[str, tuple[Callable[[Path], dict[str, np.ndarray]], Callable[[dict[str, np.ndarray]], Workload]]] = {
     "autoencoder": (prepare_autoencoder, workload_autoencoder),
-    "lstm": (_no_data, _unavailable("lstm", "enc2dec.recurrent (LSTM) is not implemented yet")),
+    "lstm": (prepare_multi30k, workload_lstm),
     "attention": (_no_data, _unavailable("attention", "enc2dec has no attention GRU model yet")),
     "transformer": (_no_data, _unavailable("transformer", "enc2dec has no Transformer model yet")),
 }
