@@ -84,7 +84,7 @@ def plot_image_rows(rows: dict[str, np.ndarray], path: str | Path, title: str = 
     noisy / denoised / clean)."""
     plt = _pyplot()
     n = min(len(images) for images in rows.values())
-    fig, axes = plt.subplots(len(rows), n, figsize=(0.9 * n, 1.0 * len(rows) + 0.4), squeeze=False)
+    fig, axes = plt.subplots(len(rows), n, figsize=(0.65 * n + 0.4, 0.7 * len(rows) + 0.4), squeeze=False)
     for ax_row, (label, images) in zip(axes, rows.items()):
         _image_rows(ax_row, images, label)
     if title:
@@ -112,7 +112,7 @@ def plot_image_grid(images: np.ndarray, path: str | Path, n_cols: int = 8, title
         r, c = divmod(i, n_cols)
         top, left = r * (shape[0] + 1), c * (shape[1] + 1)
         canvas[top : top + shape[0], left : left + shape[1]] = np.clip(image.reshape(shape), 0, 1)
-    fig, ax = plt.subplots(figsize=(0.55 * n_cols + 0.4, 0.55 * n_rows + 0.6))
+    fig, ax = plt.subplots(figsize=(0.4 * n_cols + 0.4, 0.4 * n_rows + 0.6))
     ax.imshow(canvas, cmap="gray", vmin=0, vmax=1)
     ax.axis("off")
     if title:
@@ -120,7 +120,7 @@ def plot_image_grid(images: np.ndarray, path: str | Path, n_cols: int = 8, title
     return _save(fig, path)
 
 
-def plot_manifold(decode: Any, path: str | Path, n: int = 15, span: float = 2.0) -> Path:
+def plot_manifold(decode: Any, path: str | Path, n: int = 12, span: float = 2.0) -> Path:
     """The 2-D latent manifold: decode(z (n*n, 2)) -> (n*n, n_in) images on a grid of codes at the standard
     normal's quantiles in [Phi(-span), Phi(span)], first code along columns, second down the rows."""
     from statistics import NormalDist
@@ -140,7 +140,7 @@ def plot_latent_epochs(
     pick = np.unique(np.linspace(0, len(snapshots) - 1, min(n_panels, len(snapshots))).round().astype(int))
     n_cols = min(4, len(pick))
     n_rows = -(-len(pick) // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.4 * n_cols, 2.3 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(max(2.2 * n_cols, 5.0), 2.2 * n_rows + 0.4), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, pick):
@@ -162,7 +162,7 @@ def plot_loss_curves(histories: dict[str, Any], path: str | Path, title: str = "
         if len(valid) == len(epochs):
             ax.plot(epochs, valid, "--", color=f"C{i}", label=f"{name} (held out)")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss (per example, model's own objective)")
+    ax.set_ylabel("each model's objective (AE: BCE per pixel; VAE: -ELBO per example)", fontsize=8)
     ax.set_yscale("log")
     ax.set_title(title)
     ax.legend(fontsize=7)

@@ -27,7 +27,7 @@ def test_train_writes_checkpoint_and_pictures(trained, capsys):
         assert (trained / name).is_file(), name
     assert (trained / "latent.png").is_file() and (trained / "latent_epochs.png").is_file()  # 2-D code
     records = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in records if "test_mse" in r] == [1, 2, 3]
+    assert [r["epoch"] for r in records if "valid_loss" in r] == [1, 2, 3]
 
 
 def test_encode_decode_round_trip_through_files(trained, tmp_path, capsys):
