@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -21,6 +22,16 @@ def _quickstart(args: argparse.Namespace) -> int:
     )
     print(f"2-D codes by digit: {result.codes_png}")
     print(f"loss curve:         {result.loss_png}")
+    if args.skip_dates:
+        return 0
+    from enc2dec.quickstart import run_dates
+
+    print("\nSequence to sequence (LSTM encoder -> context -> LSTM decoder): dates in many formats -> ISO 8601")
+    dates = run_dates(Path(args.out) / "dates", seed=args.seed, progress=not args.quiet)
+    print(f"trained in {dates.train_seconds:.1f} s; held-out dates rewritten exactly: {100 * dates.exact_match:.1f} %")
+    for text, iso in dates.examples:
+        print(f"  {text:>16}  ->  {iso}")
+    print(f"model: {dates.out_dir}/best  (try: enc2dec translate --model {dates.out_dir})")
     return 0
 
 
@@ -143,6 +154,86 @@ def _add_autoencoder(verbs) -> None:
     p.set_defaults(handler=_ae_sample)
 
 
+def _train(args: argparse.Namespace) -> int:
+    from enc2dec import translation
+
+    cfg = translation.load_config(args.config, args.set)
+    result = translation.train(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    t = result.test
+    print(f"trained {result.train_minutes:.1f} min; checkpoints in {result.out_dir}/best and {result.out_dir}/last")
+    print(f"test: BLEU {t['test_bleu']:.2f} (lowercased {t['test_bleu_lc']:.2f}), chrF {t['test_chrf']:.2f}, "
+          f"perplexity {t['test_ppl']:.2f}")  # fmt: skip
+    print(f"BLEU signature: {result.bleu_signature}")
+    return 0
+
+
+def _decode_options(args: argparse.Namespace) -> dict:
+    options = {"method": args.method}
+    if args.method == "beam":
+        options.update(beam_size=args.beam_size, n_best=args.n_best)
+        if args.length_penalty is not None:
+            options["length_penalty"] = args.length_penalty
+    return options
+
+
+def _translate(args: argparse.Namespace) -> int:
+    from enc2dec import translation
+
+    translator = translation.load_translator(args.model)
+    source = open(args.input, encoding="utf-8") if args.input else sys.stdin
+    lines = [line.rstrip("\n") for line in source]
+    options = _decode_options(args)
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    src = [translator.src_vocab.encode(translator.src_tokenizer.tokenize(s)) for s in lines]
+    for hyps in translator.decode_ids(src, **options):
+        best = hyps[: args.n_best] if hyps else []
+        texts = [translator.detokenize(h.tokens) for h in best] or [""]
+        if args.n_best > 1:
+            texts = [f"{h.score:.4f}\t{t}" for h, t in zip(best, texts)]
+        print("\n".join(texts), file=out)
+    if args.output:
+        out.close()
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from enc2dec import translation
+
+    scores = translation.evaluate_files(args.model, args.src, args.ref, **_decode_options(args))
+    print(f"BLEU {scores.bleu:.2f}  (lowercased {scores.bleu_lc:.2f})  chrF {scores.chrf:.2f}")
+    print(f"BLEU signature: {scores.bleu_signature}")
+    return 0
+
+
+def _add_translation(verbs) -> None:
+    p = verbs.add_parser("train", help="train a sequence model from a YAML config (configs/*.yaml)")
+    p.add_argument("config", help="YAML file: model, data, training, decoding sections")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. training.lr=0.5")
+    p.add_argument("--out", default="runs/translation", help="folder for checkpoints, metrics and plots")
+    p.add_argument("--resume", help="checkpoint folder to continue from (e.g. runs/x/last)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_train)
+
+    def decode_arguments(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", required=True, help="a run folder or checkpoint folder")
+        p.add_argument("--method", choices=["beam", "greedy", "sample"], default="beam")
+        p.add_argument("--beam-size", type=int, default=5)
+        p.add_argument("--n-best", type=int, default=1, help="print the n best, each as SCORE<TAB>TEXT")
+        p.add_argument("--length-penalty", type=float, default=None)
+
+    p = verbs.add_parser("translate", help="translate lines from stdin (or --input) to stdout (or --output)")
+    decode_arguments(p)
+    p.add_argument("--input", help="source file, one sentence a line (default: stdin)")
+    p.add_argument("--output", help="output file (default: stdout)")
+    p.set_defaults(handler=_translate)
+
+    p = verbs.add_parser("evaluate", help="BLEU and chrF of a model on a source file against a reference file")
+    decode_arguments(p)
+    p.add_argument("--src", required=True)
+    p.add_argument("--ref", required=True)
+    p.set_defaults(handler=_evaluate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="enc2dec", description="Encoder-decoder networks from scratch on NumPy.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -153,8 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=300)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--skip-dates", action="store_true", help="only the dense encoder-decoder on digits")
     p.set_defaults(handler=_quickstart)
     _add_autoencoder(verbs)
+    _add_translation(verbs)
     return parser
 
 

@@ -107,3 +107,27 @@ CASES.update(
         ),
     }
 )
+
+
+def _seq2seq_case(rng: np.random.Generator, **config) -> tuple:
+    from enc2dec.data.batching import make_batch
+    from enc2dec.models.seq2seq import Seq2Seq, Seq2SeqConfig
+
+    model = Seq2Seq(Seq2SeqConfig(embed_size=5, hidden_size=4, init_scale=None, **config), 7, 6, rng=rng)
+    batch = make_batch([[4, 5, 6], [5]], [[4, 5], [5, 4, 1]], np.arange(2))  # unequal lengths: padding inside
+    return model, batch
+
+
+CASES.update(
+    {
+        # forward(batch) -> logits at the real target positions; backward(d_logits) reaches every parameter
+        "seq2seq_lstm": lambda rng: (lambda m, b: (m, [b]))(*_seq2seq_case(rng, n_layers=2)),
+        "seq2seq_gru_not_reversed": lambda rng: (lambda m, b: (m, [b]))(
+            *_seq2seq_case(rng, cell="gru", n_layers=1, reverse_source=False)
+        ),
+        # the whole objective with dropout between layers and label smoothing
+        "seq2seq_objective": lambda rng: (lambda m, b: (Objective(m), [b]))(
+            *_seq2seq_case(rng, n_layers=2, dropout=0.3, label_smoothing=0.1)
+        ),
+    }
+)
