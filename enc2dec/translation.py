@@ -74,9 +74,8 @@ class TranslationConfig:
 
 def model_types() -> dict[str, tuple[type, type]]:
     from enc2dec.models.seq2seq import Seq2Seq, Seq2SeqConfig
-    from enc2dec.models.transformer import Transformer, TransformerConfig
 
-    return {"seq2seq": (Seq2SeqConfig, Seq2Seq), "transformer": (TransformerConfig, Transformer)}
+    return {"seq2seq": (Seq2SeqConfig, Seq2Seq)}
 
 
 def model_config(section: dict[str, Any], where: str = "<config>") -> tuple[str, Any]:
