@@ -346,6 +346,16 @@ def _cell(ratio: dict | None) -> str:
     return f"**{ratio['median']:.2f}** ({ratio['min']:.2f}–{ratio['max']:.2f})"
 
 
+def _load_note(results: dict) -> str:
+    load = results.get("load_average")
+    if not load:
+        return ""
+    return (
+        f" The machine was shared: 1-minute load average {load['before']:.1f} before and {load['after']:.1f} after "
+        f"the run on {load['cpus']} CPUs."
+    )
+
+
 def markdown_table(results: dict) -> str:
     """One row per model: ratios as median (min–max), memory growth, GFLOP/s and the fraction of the GEMM peak."""
     peak = results["peak"]["peak_gflops"]
@@ -353,7 +363,7 @@ def markdown_table(results: dict) -> str:
         f"Ratios are enc2dec / PyTorch {results['versions']['torch']} throughput (> 1: enc2dec faster), median "
         f"(min–max) over {results['config']['repeats']} paired repeats; memory ratio is enc2dec / PyTorch peak RSS "
         f"growth (< 1: enc2dec smaller); GEMM peak {peak:.0f} GFLOP/s float32 on {results['config']['threads']} "
-        "threads, measured in the same run.",
+        "threads, measured in the same run." + _load_note(results),
         "",
         "| model | unit | train | greedy | beam 5 | memory | enc2dec / PyTorch GFLOP/s (train) | GEMM fraction |",
         "|---|---|---|---|---|---|---|---|",

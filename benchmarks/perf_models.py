@@ -80,6 +80,18 @@ def read_mnist_5k(data_dir: Path) -> np.ndarray:
     return values[:, :-1].astype(np.float32) / np.float32(255)
 
 
+AE_NOTES = (
+    "The step is GEMM-bound: Linear forward and backward take ~98% of its self time; with B = 256 and widths <= 784 "
+    "the products are small, so neither framework gets near the GEMM peak (no target here). Fixed: BCEWithLogits "
+    "used numpy's float32 log1p, scalar code (1.0 -> 0.4 ms per step). On 2 threads of the shared machine PyTorch "
+    "suffers more than enc2dec (it opens an OpenMP parallel region for most ops, and each waits for its second "
+    "thread to be scheduled; numpy's elementwise work is single-threaded); the 1-thread control run "
+    "(results/perf_1thread.json) shows parity instead, ratio 0.99 at 40 GFLOP/s, 0.81 of the 1-thread peak. Left to close: the first Linear computes the "
+    "input gradient of the data, a (256, 256) x (256, 784) product, ~15% of the step's FLOPs, which PyTorch skips; "
+    "a needs_input_grad flag on Linear, cleared by models for the layer that reads data, would remove it."
+)
+
+
 def prepare_autoencoder(data_dir: Path) -> dict[str, np.ndarray]:
     x = read_mnist_5k(data_dir)[: AE_BATCH * AE_N_BATCHES]
     return {"x": x.reshape(AE_N_BATCHES, AE_BATCH, -1)}  # (n_batches, B, 784)
@@ -144,6 +156,7 @@ def workload_autoencoder(arrays: dict[str, np.ndarray]) -> Workload:
             "optimizer": "adam lr 1e-3",
             "batch_size": AE_BATCH,
             "data": "mnist_5k, first 2048 digits",
+            "notes": AE_NOTES,
         },
     )
 
@@ -224,6 +237,24 @@ def lstm_flops(n_tokens: int, input_size: int, hidden_size: int, n_layers: int, 
 LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS, CLIP = 256, 512, 2, 5.0
 
 
+LSTM_NOTES = (
+    "Missed: gemm_fraction (0.10 at 2 threads). Where the time goes (profile_top): the two time loops, "
+    "lstm.py _backprop ~50% and _run ~24% of self time; each step of each layer makes one (B, H) x (H, 4H) product "
+    "(128 x 512 x 2048, 0.27 GFLOP) and 10-15 elementwise passes over (B, H) arrays, in numpy's single-threaded "
+    "kernels. The one-shot products (weight gradients ~10%, input projections ~4%, output layer and loss ~9%) are "
+    "large GEMMs. On this shared 2-core machine (load average ~5) a 2-thread BLAS call inside the loop "
+    "waits for its second thread to be scheduled, roughly a fixed cost per call, so the loop's ~280 calls per step "
+    "dominate; PyTorch pays the same and more (ratio > 1). What would close the gap: fuse the per-step gate math "
+    "(sigmoid as tanh costs 4 passes; one fused cell kernel, e.g. an optional numba path tested for identical "
+    "results, would make ~15 passes 1), run the loop's small products single-threaded while a second thread does "
+    "the other direction or layer (a wavefront over layers), and larger batches (B = 128 makes each product small). "
+    "The 1-thread control run (results/perf_1thread.json) shows the contention: one thread reached 21.7 GFLOP/s, "
+    "0.44 of the 1-thread peak, twice the 2-thread run's 9.9 (train ratio 1.05 there). "
+    "Not measured yet: greedy and beam decoding (the harness's Runner has the hooks; an enc2dec Seq2Seq model with "
+    "encode/step and a matching PyTorch decoder are needed)."
+)
+
+
 def workload_lstm(arrays: dict[str, np.ndarray]) -> Workload:
     try:
         from enc2dec.recurrent import Stacked  # noqa: F401
@@ -260,6 +291,7 @@ def workload_lstm(arrays: dict[str, np.ndarray]) -> Workload:
             "data": "multi30k train de->en, 8 shuffled batches (seed 0), regex tokens, vocab capped at 10k",
             "model": "embeddings -> 2-layer LSTM encoder (final states) -> 2-layer LSTM decoder -> Linear -> "
             "softmax cross-entropy on real target positions; source not reversed",
+            "notes": LSTM_NOTES,
         },
     )
 
