@@ -157,7 +157,8 @@ def _add_autoencoder(verbs) -> None:
 def _train(args: argparse.Namespace) -> int:
     from enc2dec import translation
 
-    cfg = translation.load_config(args.config, args.set)
+    overrides = [*args.set, f"data.data_dir={args.data_dir}"] if args.data_dir else args.set
+    cfg = translation.load_config(args.config, overrides)
     result = translation.train(cfg, args.out, resume=args.resume, progress=not args.quiet)
     t = result.test
     print(f"trained {result.train_minutes:.1f} min; checkpoints in {result.out_dir}/best and {result.out_dir}/last")
@@ -211,6 +212,7 @@ def _add_translation(verbs) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. training.lr=0.5")
     p.add_argument("--out", default="runs/translation", help="folder for checkpoints, metrics and plots")
     p.add_argument("--resume", help="checkpoint folder to continue from (e.g. runs/x/last)")
+    p.add_argument("--data-dir", default=None, help="data folder (else $ENC2DEC_DATA or ~/.cache/enc2dec)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_train)
 
