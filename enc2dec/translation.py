@@ -118,7 +118,7 @@ def load_data(cfg: DataConfig) -> TranslationData:
         from enc2dec.data.datasets.tatoeba import load_tatoeba
 
         return load_tatoeba(cfg.data_dir, **common)
-    from enc2dec.data.text import build_translation_data, make_tokenizers, read_aligned
+    from enc2dec.data.text import build_translation_data, read_aligned
 
     needed = [f"{split}_{side}" for split in ("train", "valid", "test") for side in ("src", "tgt")]
     missing = [k for k in needed if k not in cfg.files]
@@ -127,8 +127,9 @@ def load_data(cfg: DataConfig) -> TranslationData:
     train, valid, test = (
         read_aligned(cfg.files[f"{s}_src"], cfg.files[f"{s}_tgt"]) for s in ("train", "valid", "test")
     )
-    tokenizers = make_tokenizers(cfg.tokenizer, cfg.src_lang, cfg.tgt_lang, train, lowercase=cfg.lowercase)
-    return build_translation_data(train, valid, test, *tokenizers, min_freq=cfg.min_freq, max_size=cfg.max_vocab)
+    return build_translation_data(train, valid, test, cfg.tokenizer, src_lang=cfg.src_lang, tgt_lang=cfg.tgt_lang,
+                                  lowercase=cfg.lowercase, min_freq=cfg.min_freq, max_size=cfg.max_vocab,
+                                  sp_vocab_size=cfg.sp_vocab_size)  # fmt: skip
 
 
 def _short_enough(data: ParallelText, max_len: int | None) -> ParallelText:

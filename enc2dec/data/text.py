@@ -231,15 +231,23 @@ def build_translation_data(
     train: TextPairs,
     valid: TextPairs,
     test: TextPairs,
-    src_tokenizer: Tokenizer,
-    tgt_tokenizer: Tokenizer,
+    tokenizer: str | Tokenizer | tuple[Tokenizer, Tokenizer] = "word",
     *,
+    src_lang: str | None = None,
+    tgt_lang: str | None = None,
+    lowercase: bool = False,
     min_freq: int = 1,
     max_size: int | None = None,
+    sp_vocab_size: int = 8000,
+    sp_model_type: str = "bpe",
     name: str = "",
 ) -> TranslationData:
-    """Tokenize the three splits, build both vocabularies on train only (min_freq, max_size as in Vocab.build),
-    encode every split."""
+    """Make the tokenizers (`make_tokenizers`: sentencepiece models learn from train only), tokenize the three
+    splits, build both vocabularies on train only (min_freq, max_size as in Vocab.build), encode every split."""
+    src_tokenizer, tgt_tokenizer = make_tokenizers(
+        tokenizer, src_lang, tgt_lang, train, lowercase=lowercase, sp_vocab_size=sp_vocab_size,
+        sp_model_type=sp_model_type,
+    )  # fmt: skip
     src_tokens = [src_tokenizer.tokenize(s) for s in train.src]
     tgt_tokens = [tgt_tokenizer.tokenize(t) for t in train.tgt]
     src_vocab = Vocab.build(src_tokens, min_freq=min_freq, max_size=max_size)

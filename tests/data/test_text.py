@@ -72,7 +72,7 @@ def test_parallel_text_checks_lengths():
 def test_build_translation_data_vocab_from_train_only():
     train = TextPairs(["a dog .", "a cat ."], ["ein Hund .", "eine Katze ."])
     test = TextPairs(["a cow ."], ["eine Kuh ."])
-    data = build_translation_data(train, test, test, WordTokenizer(), WordTokenizer(), name="toy")
+    data = build_translation_data(train, test, test, (WordTokenizer(), WordTokenizer()), name="toy")
     assert "cow" not in data.src_vocab and "Kuh" not in data.tgt_vocab
     assert Vocab.UNK in data.test.src[0]
     assert data.test.tgt_text == ["eine Kuh ."]  # raw references kept for BLEU

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from enc2dec.data.paths import ensure_file
-from enc2dec.data.text import TextPairs, TranslationData, build_translation_data, make_tokenizers, read_aligned
+from enc2dec.data.text import TextPairs, TranslationData, build_translation_data, read_aligned
 from enc2dec.data.tokenize import Tokenizer
 
 URL = "https://raw.githubusercontent.com/multi30k/dataset/master/data/task1/raw/{name}"
@@ -76,22 +76,17 @@ def load_multi30k(
     train, valid, test = (read_multi30k(s, src_lang, tgt_lang, data_dir, max_len_chars) for s in SPLITS)
     if max_train is not None:
         train = train.subset(range(min(max_train, len(train))))
-    src_tok, tgt_tok = make_tokenizers(
-        tokenizer,
-        src_lang,
-        tgt_lang,
-        train,
-        lowercase=lowercase,
-        sp_vocab_size=sp_vocab_size,
-        sp_model_type=sp_model_type,
-    )
     return build_translation_data(
         train,
         valid,
         test,
-        src_tok,
-        tgt_tok,
+        tokenizer,
+        src_lang=src_lang,
+        tgt_lang=tgt_lang,
+        lowercase=lowercase,
         min_freq=min_freq,
         max_size=max_size,
+        sp_vocab_size=sp_vocab_size,
+        sp_model_type=sp_model_type,
         name=f"multi30k-{src_lang}-{tgt_lang}",
     )

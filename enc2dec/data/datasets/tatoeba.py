@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from enc2dec.data.paths import check_sha256, ensure_file
-from enc2dec.data.text import TextPairs, TranslationData, build_translation_data, make_tokenizers, read_tsv_pairs
+from enc2dec.data.text import TextPairs, TranslationData, build_translation_data, read_tsv_pairs
 from enc2dec.data.tokenize import Tokenizer
 
 FILENAME = "eng-fra-5k.txt.gz"
@@ -77,22 +77,17 @@ def load_tatoeba(
     if reverse:
         train, valid, test = (TextPairs(p.tgt, p.src, p.line_numbers) for p in (train, valid, test))
     src_lang, tgt_lang = ("fr", "en") if reverse else ("en", "fr")
-    src_tok, tgt_tok = make_tokenizers(
-        tokenizer,
-        src_lang,
-        tgt_lang,
-        train,
-        lowercase=lowercase,
-        sp_vocab_size=sp_vocab_size,
-        sp_model_type=sp_model_type,
-    )
     return build_translation_data(
         train,
         valid,
         test,
-        src_tok,
-        tgt_tok,
+        tokenizer,
+        src_lang=src_lang,
+        tgt_lang=tgt_lang,
+        lowercase=lowercase,
         min_freq=min_freq,
         max_size=max_size,
+        sp_vocab_size=sp_vocab_size,
+        sp_model_type=sp_model_type,
         name=f"tatoeba-{src_lang}-{tgt_lang}",
     )
