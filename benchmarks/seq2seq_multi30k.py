@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], help="extra config overrides for both runs")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     runs = {}
     for name, reverse in (("reversed", "true"), ("not_reversed", "false")):
@@ -71,7 +72,9 @@ def main() -> int:
         metrics,
         ("sacrebleu",),
         bleu_signature=best["bleu_signature"],
-        notes="Both runs trained at the same time, one process and one BLAS thread each, on a 2-core machine.",
+        notes="Both runs trained at the same time, one process and one BLAS thread each, on a 2-core machine "
+        f"shared with other jobs (1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} "
+        "at the end).",
     )
     print(json.dumps(metrics, indent=2))
     print(f"BLEU signature: {best['bleu_signature']}\nwrote {path}")
