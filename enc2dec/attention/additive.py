@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from enc2dec.attention.base import MemoryAttention
+from enc2dec.attention.base import MemoryAttention, matmul_last
 from enc2dec.nn import init
 from enc2dec.nn.module import Module
 from enc2dec.nn.parameter import Parameter
@@ -38,7 +38,7 @@ class BahdanauAttention(MemoryAttention, Module):
         self.v = Parameter(init.uniform((attention_size,), 1.0 / attention_size**0.5, rng))
 
     def project_memory(self, memory: np.ndarray) -> np.ndarray:
-        keys = memory @ self.w_memory.value  # (B, S, Dm) -> (B, S, A)
+        keys = matmul_last(memory, self.w_memory.value)  # (B, S, Dm) -> (B, S, A)
         keys += self.bias.value
         return keys
 
@@ -48,13 +48,13 @@ class BahdanauAttention(MemoryAttention, Module):
         d2 = d_keys.reshape(-1, A)  # (B*S, A)
         self.w_memory.grad += memory.reshape(-1, self.memory_size).T @ d2
         self.bias.grad += d2.sum(axis=0)
-        return d_keys @ self.w_memory.value.T  # (B, S, A) -> (B, S, Dm)
+        return matmul_last(d_keys, self.w_memory.value.T)  # (B, S, A) -> (B, S, Dm)
 
     def _scores(self, query: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, Any]:
-        q = query @ self.w_query.value  # (B, T, Hq) -> (B, T, A)
+        q = matmul_last(query, self.w_query.value)  # (B, T, Hq) -> (B, T, A)
         e = keys[:, None, :, :] + q[:, :, None, :]  # (B, 1, S, A) + (B, T, 1, A) -> (B, T, S, A)
         np.tanh(e, out=e)
-        scores = e @ self.v.value  # (B, T, S, A) -> (B, T, S)
+        scores = (e.reshape(-1, self.attention_size) @ self.v.value).reshape(e.shape[:3])  # (B, T, S, A) -> (B, T, S)
         return scores, (query, e)
 
     def _scores_backward(self, cache: Any, d_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +69,7 @@ class BahdanauAttention(MemoryAttention, Module):
         dq = d_pre.sum(axis=2)  # (B, T, S, A) -> (B, T, A)
         d_keys = d_pre.sum(axis=1)  # (B, T, S, A) -> (B, S, A)
         self.w_query.grad += query.reshape(-1, Hq).T @ dq.reshape(-1, A)
-        return dq @ self.w_query.value.T, d_keys  # (B, T, A) -> (B, T, Hq)
+        return matmul_last(dq, self.w_query.value.T), d_keys  # (B, T, A) -> (B, T, Hq)
 
     def extra_repr(self) -> str:
         return f"query {self.query_size}, memory {self.memory_size}, attention {self.attention_size}"

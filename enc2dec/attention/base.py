@@ -22,6 +22,12 @@ from enc2dec.attention.masks import masked_softmax, softmax_backward
 from enc2dec.nn.checks import check_last_dim
 
 
+def matmul_last(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """x: (..., n) @ w: (n, k) -> (..., k) as one 2-D product: NumPy's stacked (B, S, n) @ (n, k) runs 30-50x
+    slower than the same product on (B*S, n)."""
+    return (x.reshape(-1, x.shape[-1]) @ w).reshape(*x.shape[:-1], w.shape[-1])
+
+
 class MemoryAttention:
     """A mixin placed before Module. Subclasses implement `project_memory`, `project_memory_backward`, `_scores`
     and `_scores_backward`; everything else is here."""

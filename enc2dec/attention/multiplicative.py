@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from enc2dec.attention.additive import BahdanauAttention
-from enc2dec.attention.base import MemoryAttention
+from enc2dec.attention.base import MemoryAttention, matmul_last
 from enc2dec.nn import init
 from enc2dec.nn.module import Module
 from enc2dec.nn.parameter import Parameter
@@ -57,7 +57,7 @@ class LuongAttention(MemoryAttention, Module):
             return self.additive.project_memory(memory)
         if self.score == "dot":
             return memory
-        return memory @ self.weight.value  # (B, S, Dm) -> (B, S, Hq)
+        return matmul_last(memory, self.weight.value)  # (B, S, Dm) -> (B, S, Hq)
 
     def project_memory_backward(self, memory: np.ndarray, d_keys: np.ndarray) -> np.ndarray:
         if self.score == "concat":
@@ -66,7 +66,7 @@ class LuongAttention(MemoryAttention, Module):
             return d_keys
         # keys = memory W_a  =>  dW_a = memory^T d_keys,  d_memory = d_keys W_a^T
         self.weight.grad += memory.reshape(-1, self.memory_size).T @ d_keys.reshape(-1, self.query_size)
-        return d_keys @ self.weight.value.T  # (B, S, Hq) -> (B, S, Dm)
+        return matmul_last(d_keys, self.weight.value.T)  # (B, S, Hq) -> (B, S, Dm)
 
     def _scores(self, query: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, Any]:
         if self.score == "concat":

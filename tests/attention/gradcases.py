@@ -72,3 +72,126 @@ CASES = {
     "luong_concat": lambda rng: (LuongAttention(HQ, DM, "concat", attention_size=A, rng=rng), _inputs(rng)),
     "luong_general_step_loop": lambda rng: (StepLoop(LuongAttention(HQ, DM, "general", rng=rng)), _inputs(rng)),
 }
+
+
+# -- multi-head attention and the Transformer blocks (enc2dec.attention.multihead, transformer_layers) ----------------
+def _transformer_cases() -> dict:
+    from enc2dec.attention.masks import causal_mask, padding_mask
+    from enc2dec.attention.multihead import MultiHeadAttention
+    from enc2dec.attention.transformer_layers import (
+        Residual,
+        TokenEmbedding,
+        TransformerDecoder,
+        TransformerDecoderLayer,
+        TransformerEncoder,
+        TransformerEncoderLayer,
+    )
+    from enc2dec.layers import Embedding, LayerNorm, Linear
+    from tests.gradcases import _randomized
+
+    D, NH, F, T_, S_ = 6, 2, 5, 3, 4  # dh = 3; T != S
+    src_mask = padding_mask(np.array([4, 2]), S_)[:, None, :]  # (B, 1, S): the second source padded to 2
+    causal = causal_mask(T_)
+    both = causal[None] & padding_mask(np.array([3, 2]), T_)[:, None, :]  # (B, T, T)
+    kw = dict(dropout=0.0, attention_dropout=0.0)
+
+    def ln_random(module, rng):
+        """LayerNorms start at weight 1, bias 0, which would hide errors; draw them at random."""
+        for m in module.modules():
+            if isinstance(m, LayerNorm):
+                _randomized(m, rng)
+        return module
+
+    return {
+        "mha_self_padding": lambda rng: (MultiHeadAttention(D, NH, rng=rng), [randn(rng, 2, S_, D), src_mask]),
+        "mha_self_causal": lambda rng: (MultiHeadAttention(D, NH, rng=rng), [randn(rng, 2, T_, D), both]),
+        "mha_self_no_mask_b1_t1": lambda rng: (MultiHeadAttention(D, 3, rng=rng), [randn(rng, 1, 1, D)]),
+        "mha_cross": lambda rng: (
+            MultiHeadAttention(D, NH, rng=rng, cross=True),
+            [randn(rng, 2, T_, D), randn(rng, 2, S_, D), src_mask],
+        ),
+        "mha_dropout_train": lambda rng: (
+            MultiHeadAttention(D, NH, rng=rng, dropout=0.3).train(),
+            [randn(rng, 2, T_, D), causal],
+        ),
+        "residual_post_ln": lambda rng: (
+            ln_random(Residual(Linear(D, D, rng=rng), D, rng=rng, dropout=0.2, pre_norm=False), rng),
+            [randn(rng, 2, T_, D)],
+        ),
+        "encoder_layer_pre_ln_gelu": lambda rng: (
+            ln_random(TransformerEncoderLayer(D, NH, F, rng=rng, activation="gelu", **kw), rng),
+            [randn(rng, 2, S_, D), src_mask],
+        ),
+        "encoder_layer_post_ln_dropout": lambda rng: (
+            ln_random(
+                TransformerEncoderLayer(D, NH, F, rng=rng, pre_norm=False, dropout=0.2, attention_dropout=0.1), rng
+            ),
+            [randn(rng, 2, S_, D), src_mask],
+        ),
+        "decoder_layer_pre_ln": lambda rng: (
+            ln_random(TransformerDecoderLayer(D, NH, F, rng=rng, **kw), rng),
+            [randn(rng, 2, T_, D), randn(rng, 2, S_, D), causal, src_mask],
+        ),
+        "decoder_layer_post_ln": lambda rng: (
+            ln_random(TransformerDecoderLayer(D, NH, F, rng=rng, pre_norm=False, **kw), rng),
+            [randn(rng, 2, T_, D), randn(rng, 2, S_, D), causal, src_mask],
+        ),
+        "transformer_encoder": lambda rng: (
+            ln_random(TransformerEncoder(2, D, NH, F, rng=rng, **kw), rng),
+            [randn(rng, 2, S_, D), src_mask],
+        ),
+        "transformer_decoder": lambda rng: (
+            ln_random(TransformerDecoder(2, D, NH, F, rng=rng, **kw), rng),
+            [randn(rng, 2, T_, D), randn(rng, 2, S_, D), causal, src_mask],
+        ),
+        "token_embedding_sinusoidal": lambda rng: (
+            TokenEmbedding(Embedding(7, D, rng=rng, padding_idx=0), rng=rng, scale=D**0.5, dropout=0.2),
+            [rng.integers(1, 7, (2, T_))],
+        ),
+        "token_embedding_learned": lambda rng: (
+            TokenEmbedding(Embedding(7, D, rng=rng), rng=rng, positions="learned", max_positions=5),
+            [rng.integers(0, 7, (2, T_))],
+        ),
+    }
+
+
+CASES.update(_transformer_cases())
+
+
+# -- the attention seq2seq model: forward(batch) -> logits, and the whole objective --------------------------------
+def _model_case(rng: np.random.Generator, objective: bool = False, **config) -> tuple:
+    from enc2dec.data.batching import make_batch
+    from enc2dec.models.attention_seq2seq import AttentionSeq2Seq, AttentionSeq2SeqConfig
+    from enc2dec.nn.gradcheck import Objective
+
+    base = dict(embed_size=5, hidden_size=4, encoder_size=3, attention_size=3, dropout=0.0, label_smoothing=0.0)
+    model = AttentionSeq2Seq(AttentionSeq2SeqConfig(**{**base, **config}), 7, 6, rng=rng)
+    batch = make_batch([[4, 5, 6], [5]], [[4, 5], [5, 4, 1]], np.arange(2))  # unequal lengths: padding inside
+    return (Objective(model) if objective else model), [batch]
+
+
+CASES.update(
+    {
+        "attention_seq2seq_luong_general_gru": lambda rng: _model_case(rng),
+        "attention_seq2seq_luong_dot_lstm_2layers": lambda rng: _model_case(
+            rng, cell="lstm", score="dot", encoder_size=2, encoder_layers=2, decoder_layers=2
+        ),
+        "attention_seq2seq_luong_concat_unidirectional": lambda rng: _model_case(
+            rng, score="concat", bidirectional=False
+        ),
+        "attention_seq2seq_input_feeding_lstm": lambda rng: _model_case(rng, cell="lstm", input_feeding=True),
+        "attention_seq2seq_bahdanau_gru": lambda rng: _model_case(rng, attention="bahdanau"),
+        "attention_seq2seq_bahdanau_lstm": lambda rng: _model_case(rng, cell="lstm", attention="bahdanau"),
+        # dropout everywhere and label smoothing, end to end; init_scale=1 keeps every gradient (attention's
+        # included) far above the finite differences' roundoff, which a mean loss over 6 tokens otherwise nears
+        "attention_seq2seq_objective": lambda rng: _model_case(
+            rng, objective=True, dropout=0.3, label_smoothing=0.1, encoder_layers=2, init_scale=1.0
+        ),
+        "attention_seq2seq_bahdanau_objective": lambda rng: _model_case(
+            rng, objective=True, attention="bahdanau", dropout=0.3, label_smoothing=0.1, init_scale=1.0
+        ),
+        "attention_seq2seq_input_feeding_objective": lambda rng: _model_case(
+            rng, objective=True, input_feeding=True, dropout=0.3, label_smoothing=0.1, init_scale=1.0
+        ),
+    }
+)
