@@ -1,0 +1,149 @@
+"""Multi-head scaled dot-product attention (Vaswani et al. 2017, section 3.2, eq. 1).
+
+    Attention(Q, K, V) = softmax(Q K^T / sqrt(dh)) V,  heads computed at once: (B, T, D) -> (B, nh, T, dh)
+
+Self-attention projects queries, keys and values with one fused Linear `qkv`: (D, 3D), laid out [q | k | v];
+cross-attention projects queries with `q`: (D, D) and keys and values from the memory with one fused `kv`:
+(D, 2D), laid out [k | v], so decoding projects a source once (`project_memory`). Heads are a reshape and every
+head runs in one batched matmul (no loop over heads). Masks are boolean, True where a query may look, and
+broadcast against the scores (B, nh, T, S) after a head axis is inserted: (B, 1, S) padding, (T, S) causal,
+(B, T, S) both. The softmax and its backward are `masks.masked_softmax` / `masks.softmax_backward`, the one
+masked softmax of every attention. Dropout acts on the attention weights.
+
+Backward, with a = softmax(s), s = (q / sqrt(dh)) k^T, c = a v:
+    dv = a^T dc,  da = dc v^T,  ds = a (da - sum(a da)),  dq = ds k / sqrt(dh),  dk = ds^T q / sqrt(dh).
+
+Decoding (`step_self`, `step_cross`) computes without caches: self-attention appends this step's key and value
+to the past ones (the KV cache, (B, nh, t, dh) per layer), cross-attention reads keys and values projected once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from enc2dec.attention.masks import masked_softmax, softmax_backward
+from enc2dec.layers import Dropout, Linear
+from enc2dec.nn.checks import check_ndim
+from enc2dec.nn.module import Module
+
+
+def split_heads(x: np.ndarray, n_heads: int) -> np.ndarray:
+    """x: (B, T, D) -> (B, nh, T, dh), a view when possible."""
+    B, T, D = x.shape
+    return x.reshape(B, T, n_heads, D // n_heads).transpose(0, 2, 1, 3)  # (B, T, D) -> (B, nh, T, dh)
+
+
+def merge_heads(x: np.ndarray) -> np.ndarray:
+    """x: (B, nh, T, dh) -> (B, T, D)."""
+    B, nh, T, dh = x.shape
+    return x.transpose(0, 2, 1, 3).reshape(B, T, nh * dh)  # (B, nh, T, dh) -> (B, T, D)
+
+
+def _head_mask(mask: np.ndarray | None) -> np.ndarray | None:
+    """(B, T, S) or (B, 1, S) -> (B, 1, T, S) or (B, 1, 1, S); (T, S) and None unchanged."""
+    return mask[:, None] if mask is not None and mask.ndim == 3 else mask
+
+
+class MultiHeadAttention(Module):
+    """Self-attention: forward(x, mask) with x: (B, T, D) -> y: (B, T, D).
+    Cross-attention (cross=True): forward(x, memory, mask) with x: (B, T, D), memory: (B, S, D) -> y: (B, T, D);
+    backward returns (dx, d_memory). mask: bool, broadcastable as the module docstring says, or None."""
+
+    def __init__(
+        self,
+        model_size: int,
+        n_heads: int,
+        *,
+        rng: np.random.Generator,
+        dropout: float = 0.0,
+        cross: bool = False,
+    ):
+        super().__init__()
+        if model_size % n_heads:
+            raise ValueError(f"MultiHeadAttention: model_size {model_size} must be divisible by n_heads {n_heads}")
+        self.model_size, self.n_heads, self.cross = model_size, n_heads, cross
+        self.scale = 1.0 / math.sqrt(model_size // n_heads)  # a Python float: keeps float32
+        if cross:
+            self.q = Linear(model_size, model_size, rng=rng)
+            self.kv = Linear(model_size, 2 * model_size, rng=rng)
+        else:
+            self.qkv = Linear(model_size, 3 * model_size, rng=rng)
+        self.out = Linear(model_size, model_size, rng=rng)
+        self.dropout = Dropout(dropout, rng=rng)
+
+    # -- training -------------------------------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, *args: np.ndarray | None) -> np.ndarray:
+        check_ndim(self, "x", x, 3, "(B, T, D)")
+        nh = self.n_heads
+        if self.cross:
+            memory, mask = args if len(args) == 2 else (args[0], None)
+            check_ndim(self, "memory", memory, 3, "(B, S, D)")
+            q = split_heads(self.q.forward(x), nh)  # (B, T, D) -> (B, nh, T, dh)
+            k, v = self._split_kv(self.kv.forward(memory))  # (B, S, 2D) -> 2 x (B, nh, S, dh)
+        else:
+            mask = args[0] if args else None
+            qkv = self.qkv.forward(x)  # (B, T, 3D)
+            B, T, _ = qkv.shape
+            q, k, v = qkv.reshape(B, T, 3, nh, -1).transpose(2, 0, 3, 1, 4)  # 3 x (B, nh, T, dh)
+        q = q * self.scale
+        a = masked_softmax(q @ k.transpose(0, 1, 3, 2), _head_mask(mask))  # (B, nh, T, S)
+        a_drop = self.dropout.forward(a)
+        c = merge_heads(a_drop @ v)  # (B, nh, T, dh) -> (B, T, D)
+        self._cache = (q, k, v, a, a_drop)
+        return self.out.forward(c)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        # see the module docstring; q here is already scaled by 1 / sqrt(dh)
+        q, k, v, a, a_drop = self.pop_cache()
+        dc = split_heads(self.out.backward(dy), self.n_heads)  # (B, T, D) -> (B, nh, T, dh)
+        dv = a_drop.transpose(0, 1, 3, 2) @ dc  # (B, nh, S, dh)
+        ds = softmax_backward(a, self.dropout.backward(dc @ v.transpose(0, 1, 3, 2)))  # (B, nh, T, S)
+        dq = (ds @ k) * self.scale  # (B, nh, T, dh)
+        dk = ds.transpose(0, 1, 3, 2) @ q  # (B, nh, S, dh)
+        if self.cross:
+            dx = self.q.backward(merge_heads(dq))
+            d_memory = self.kv.backward(np.concatenate([merge_heads(dk), merge_heads(dv)], axis=-1))  # (B, S, 2D)
+            return dx, d_memory
+        d_qkv = np.stack([dq, dk, dv])  # (3, B, nh, T, dh)
+        B, T = dq.shape[0], dq.shape[2]
+        return self.qkv.backward(d_qkv.transpose(1, 3, 0, 2, 4).reshape(B, T, -1))  # (B, T, 3D)
+
+    def _split_kv(self, kv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        B, S, _ = kv.shape
+        k, v = kv.reshape(B, S, 2, self.n_heads, -1).transpose(2, 0, 3, 1, 4)  # (B, S, 2D) -> 2 x (B, nh, S, dh)
+        return k, v
+
+    # -- decoding: no caches for backward -----------------------------------------------------------------------
+    def _linear(self, layer: Linear, x: np.ndarray) -> np.ndarray:
+        return x @ layer.weight.value + layer.bias.value
+
+    def _attend(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """q: (B, nh, T, dh) unscaled, k, v: (B, nh, S, dh) -> y: (B, T, D), through the output projection."""
+        a = masked_softmax((q * self.scale) @ k.transpose(0, 1, 3, 2), _head_mask(mask))  # (B, nh, T, S)
+        return self._linear(self.out, merge_heads(a @ v))
+
+    def project_memory(self, memory: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cross-attention keys and values, once per source. memory: (B, S, D) -> k, v: (B, nh, S, dh) each."""
+        k, v = self._split_kv(self._linear(self.kv, memory))
+        return np.ascontiguousarray(k), np.ascontiguousarray(v)
+
+    def step_cross(self, x: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """x: (B, t, D), k, v: (B, nh, S, dh) from project_memory, mask: (B, 1, S) -> y: (B, t, D)."""
+        return self._attend(split_heads(self._linear(self.q, x), self.n_heads), k, v, mask)
+
+    def step_self(
+        self, x: np.ndarray, k_past: np.ndarray, v_past: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The newest position only. x: (B, 1, D), k_past, v_past: (B, nh, t, dh) ->
+        y: (B, 1, D), k, v: (B, nh, t + 1, dh). Every past position is visible, so no mask."""
+        B = x.shape[0]
+        q, k, v = self._linear(self.qkv, x).reshape(B, 1, 3, self.n_heads, -1).transpose(2, 0, 3, 1, 4)
+        k = np.concatenate([k_past, k], axis=2)  # (B, nh, t, dh) -> (B, nh, t + 1, dh)
+        v = np.concatenate([v_past, v], axis=2)
+        return self._attend(q, k, v, None), k, v
+
+    def extra_repr(self) -> str:
+        kind = "cross" if self.cross else "self"
+        return f"{self.model_size}, n_heads={self.n_heads}, {kind}, dropout={self.dropout.p}"
