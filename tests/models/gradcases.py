@@ -131,3 +131,37 @@ CASES.update(
         ),
     }
 )
+
+
+def _transformer_case(rng: np.random.Generator, **config) -> tuple:
+    from enc2dec.data.batching import make_batch
+    from enc2dec.models.transformer import Transformer, TransformerConfig
+
+    base = dict(model_size=6, n_heads=2, ff_size=5, n_encoder_layers=1, n_decoder_layers=1, dropout=0.0)
+    vocab = 7 if config.get("share_embeddings") else 6
+    model = Transformer(TransformerConfig(**{**base, **config}), 7, vocab, rng=rng)
+    for m in model.modules():  # LayerNorms at 1 and 0 would hide errors
+        if type(m).__name__ == "LayerNorm":
+            for p in m.parameters():
+                p.value = randn(rng, *p.shape)
+                p.grad = np.zeros_like(p.value)
+    batch = make_batch([[4, 5, 6], [5]], [[4, 5], [5, 4, 1]], np.arange(2))  # unequal lengths: padding inside
+    return model, batch
+
+
+CASES.update(
+    {
+        # logits at the real target positions, tied output projection, sinusoidal positions, pre-LN
+        "transformer_tied": lambda rng: (lambda m, b: (m, [b]))(*_transformer_case(rng)),
+        # untied output, learned positions, post-LN, GELU
+        "transformer_untied_post_ln": lambda rng: (lambda m, b: (m, [b]))(
+            *_transformer_case(
+                rng, tie_output=False, positions="learned", max_positions=6, pre_norm=False, activation="gelu"
+            )
+        ),
+        # the whole objective: dropout everywhere, label smoothing, one table for source, target and output
+        "transformer_objective_shared": lambda rng: (lambda m, b: (Objective(m), [b]))(
+            *_transformer_case(rng, dropout=0.2, attention_dropout=0.1, label_smoothing=0.1, share_embeddings=True)
+        ),
+    }
+)
