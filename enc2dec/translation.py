@@ -73,10 +73,15 @@ class TranslationConfig:
 
 
 def model_types() -> dict[str, tuple[type, type]]:
+    from enc2dec.models.attention_seq2seq import AttentionSeq2Seq, AttentionSeq2SeqConfig
     from enc2dec.models.seq2seq import Seq2Seq, Seq2SeqConfig
     from enc2dec.models.transformer import Transformer, TransformerConfig
 
-    return {"seq2seq": (Seq2SeqConfig, Seq2Seq), "transformer": (TransformerConfig, Transformer)}
+    return {
+        "seq2seq": (Seq2SeqConfig, Seq2Seq),
+        "attention": (AttentionSeq2SeqConfig, AttentionSeq2Seq),
+        "transformer": (TransformerConfig, Transformer),
+    }
 
 
 def model_config(section: dict[str, Any], where: str = "<config>") -> tuple[str, Any]:
