@@ -236,6 +236,34 @@ def _add_translation(verbs) -> None:
     p.set_defaults(handler=_evaluate)
 
 
+def _average(args: argparse.Namespace) -> int:
+    from enc2dec.training import checkpoint
+
+    dirs = args.checkpoints
+    if args.last is not None:
+        if len(dirs) != 1:
+            raise ValueError(f"--last N takes one run folder (holding ckpt-<step>/ folders), got {len(dirs)} paths")
+        found = checkpoint.numbered_checkpoints(dirs[0])
+        if len(found) < args.last:
+            raise ValueError(
+                f"{dirs[0]}: --last {args.last} asked, {len(found)} ckpt-<step> folders found "
+                "(train with training.keep_checkpoints=N)"
+            )
+        dirs = found[-args.last :]
+    out = checkpoint.average_checkpoints(dirs, args.out)
+    print(f"averaged {len(dirs)} checkpoints: {', '.join(str(d) for d in dirs)}")
+    print(f"model: {out}")
+    return 0
+
+
+def _add_average(verbs) -> None:
+    p = verbs.add_parser("average", help="average the weights of checkpoints (e.g. the last N of a run)")
+    p.add_argument("checkpoints", nargs="+", help="checkpoint folders, or with --last one run folder")
+    p.add_argument("--last", type=int, default=None, metavar="N", help="the N newest ckpt-<step> folders of the run")
+    p.add_argument("--out", required=True, help="folder for the averaged model")
+    p.set_defaults(handler=_average)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="enc2dec", description="Encoder-decoder networks from scratch on NumPy.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
@@ -250,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_quickstart)
     _add_autoencoder(verbs)
     _add_translation(verbs)
+    _add_average(verbs)
     return parser
 
 

@@ -19,6 +19,7 @@ MODEL_FILE = "model.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"
 CONFIG_FILE = "config.yaml"
 STATE_FILE = "trainer_state.json"
+NUMBERED_PREFIX = "ckpt-"  # the Trainer's keep_checkpoints copies: out_dir/ckpt-<step>
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -111,3 +112,47 @@ def save_checkpoint(
         atomic_write(directory / name, write)
     save_json(directory / STATE_FILE, trainer_state or {})
     return directory
+
+
+def numbered_checkpoints(run_dir: str | Path) -> list[Path]:
+    """The complete ckpt-<step> directories of a run, oldest (lowest step) first."""
+    found = []
+    for path in Path(run_dir).glob(f"{NUMBERED_PREFIX}*"):
+        step = path.name[len(NUMBERED_PREFIX) :]
+        if step.isdigit() and (path / STATE_FILE).is_file():
+            found.append((int(step), path))
+    return [path for _, path in sorted(found)]
+
+
+def average_checkpoints(dirs: list[str | Path], out_dir: str | Path) -> Path:
+    """Write out_dir: the element-wise mean of the model weights of `dirs` (Vaswani et al. 2017 average the last
+    5 or 20 checkpoints), with the other model files (config, vocabularies) of the last of them; no optimizer or
+    trainer state, so it is for translation, not for resuming. Every checkpoint must hold the same tensors."""
+    import shutil
+
+    dirs = [Path(d) for d in dirs]
+    if not dirs:
+        raise ValueError("average_checkpoints: no checkpoint directories given")
+    out_dir = Path(out_dir)
+    if out_dir.resolve() in {d.resolve() for d in dirs}:
+        raise ValueError(f"average_checkpoints: out_dir {out_dir} is one of the checkpoints averaged")
+    first = load_arrays(dirs[0] / MODEL_FILE)
+    total = {k: v.astype(np.float64) for k, v in first.items()}
+    for d in dirs[1:]:
+        arrays = load_arrays(d / MODEL_FILE)
+        if set(arrays) != set(first):
+            diff = sorted(set(arrays) ^ set(first))
+            raise ValueError(f"average_checkpoints: {d / MODEL_FILE} has other tensors than {dirs[0]}: {diff}")
+        for k, v in arrays.items():
+            if v.shape != first[k].shape:
+                raise ValueError(
+                    f"average_checkpoints: {d / MODEL_FILE}: {k} has shape {v.shape}, {dirs[0]} has {first[k].shape}"
+                )
+            total[k] += v
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in dirs[-1].iterdir():
+        if path.is_file() and path.name not in (MODEL_FILE, OPTIMIZER_FILE, STATE_FILE):
+            atomic_write(out_dir / path.name, lambda tmp, src=path: shutil.copyfile(src, tmp))
+    save_arrays(out_dir / MODEL_FILE, {k: (v / len(dirs)).astype(first[k].dtype) for k, v in total.items()})
+    save_json(out_dir / "averaged_from.json", [str(d) for d in dirs])
+    return out_dir

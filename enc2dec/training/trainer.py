@@ -50,6 +50,7 @@ class TrainConfig:
     best_mode: str = "min"  # min | max
     patience: int | None = None  # evaluations without improvement before stopping early
     log_every_steps: int = 50
+    keep_checkpoints: int = 0  # also keep the model of the last N evaluations in out_dir/ckpt-<step> (averaging)
     seed: int = 0
     progress: bool = False
 
@@ -70,6 +71,8 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be positive, got {value}")
         if self.lr <= 0:
             raise ValueError(f"TrainConfig.lr must be positive, got {self.lr}")
+        if self.keep_checkpoints < 0:
+            raise ValueError(f"TrainConfig.keep_checkpoints must be >= 0, got {self.keep_checkpoints}")
 
 
 @dataclass
@@ -254,6 +257,8 @@ class Trainer:
             if improved:
                 self._save(self.out_dir / "best", train)
             self._save(self.out_dir / "last", train)
+            if cfg.keep_checkpoints:
+                self._keep_numbered(train)
         return cfg.patience is not None and self.bad_evals > cfg.patience
 
     # -- state ----------------------------------------------------------------------------------------------------
@@ -278,6 +283,18 @@ class Trainer:
             trainer_state=self.state(train),
             extra_files=files,
         )
+
+    def _keep_numbered(self, train: Any) -> None:
+        """out_dir/ckpt-<step>: the model (no optimizer state) of this evaluation; only the newest N are kept."""
+        import shutil
+
+        files = self.checkpoint_files() if self.checkpoint_files else None
+        directory = self.out_dir / f"{checkpoint.NUMBERED_PREFIX}{self.step}"
+        checkpoint.save_checkpoint(
+            directory, self.model, config=self.run_config, trainer_state=self.state(train), extra_files=files
+        )
+        for old in checkpoint.numbered_checkpoints(self.out_dir)[: -self.config.keep_checkpoints]:
+            shutil.rmtree(old)
 
     def _restore(self, directory: Path, train: Any) -> None:
         state_path = directory / checkpoint.STATE_FILE
