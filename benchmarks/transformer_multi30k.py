@@ -60,7 +60,7 @@ def main() -> int:
     parser.add_argument("--config", default="configs/m30k_de_en_transformer.yaml")
     parser.add_argument("--out", default="runs/transformer")
     parser.add_argument("--data-dir", default=None, help="data folder (else $ENC2DEC_DATA or ~/.cache/enc2dec)")
-    parser.add_argument("--average", type=int, default=4, help="average the last N numbered checkpoints")
+    parser.add_argument("--average", type=int, default=3, help="average the last N numbered checkpoints")
     parser.add_argument("--skip-train", action="store_true", help="reuse the finished run in --out")
     parser.add_argument("--limit", type=int, default=None, help="smoke test: only the first N valid/test sentences")
     args = parser.parse_args()
