@@ -21,7 +21,7 @@ def test_core_import_loads_numpy_only():
 
 
 def test_quickstart_beats_pca(tmp_path, capsys):
-    assert cli.main(["quickstart", "--out", str(tmp_path), "--quiet", "--skip-dates"]) == 0
+    assert cli.main(["quickstart", "--out", str(tmp_path), "--quiet", "--skip-dates", "--epochs", "150"]) == 0
     out = capsys.readouterr().out
     ours, pca = map(float, re.search(r"encoder-decoder ([0-9.]+), PCA ([0-9.]+)", out).groups())
     assert ours < pca
