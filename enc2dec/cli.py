@@ -206,6 +206,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot_attention(args: argparse.Namespace) -> int:
+    from enc2dec.alignment import plot_alignment
+
+    options = {"method": args.method}
+    if args.method == "beam":
+        options["beam_size"] = args.beam_size
+    result = plot_alignment(args.model, args.src, args.out, **options)
+    print(f"translation: {result.translation}")
+    print(f"alignment: {args.out}")
+    return 0
+
+
 def _add_translation(verbs) -> None:
     p = verbs.add_parser("train", help="train a sequence model from a YAML config (configs/*.yaml)")
     p.add_argument("config", help="YAML file: model, data, training, decoding sections")
@@ -278,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_quickstart)
     _add_autoencoder(verbs)
     _add_translation(verbs)
+    p = verbs.add_parser("plot-attention", help="draw a model's attention for one sentence: source against output")
+    p.add_argument("--model", required=True, help="a run folder or checkpoint folder of a model with attention")
+    p.add_argument("--src", required=True, help="the source sentence")
+    p.add_argument("--out", default="attention.png", help="PNG file to write")
+    p.add_argument("--method", choices=["beam", "greedy"], default="beam")
+    p.add_argument("--beam-size", type=int, default=5)
+    p.set_defaults(handler=_plot_attention)
     _add_average(verbs)
     return parser
 

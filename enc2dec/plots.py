@@ -183,3 +183,28 @@ def plot_sweep(rows: list[dict[str, float]], path: str | Path) -> Path:
     ax.set_title("the context-size study")
     ax.legend()
     return _save(fig, path)
+
+
+# -- attention ----------------------------------------------------------------------------------------------------
+def plot_attention(
+    weights: np.ndarray, src_tokens: list[str], out_tokens: list[str], path: str | Path, title: str = ""
+) -> Path:
+    """weights: (n_out, n_src) attention of each output token (rows) over the source tokens (columns), as a
+    grey-scale heat map like Bahdanau et al. (2015), figure 3."""
+    n_out, n_src = weights.shape
+    if (n_out, n_src) != (len(out_tokens), len(src_tokens)):
+        raise ValueError(
+            f"plot_attention: weights of shape {weights.shape} need {n_out} output and {n_src} source tokens, "
+            f"got {len(out_tokens)} and {len(src_tokens)}"
+        )
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(1.2 + 0.38 * n_src, 1.0 + 0.32 * n_out))
+    image = ax.imshow(weights, cmap="gray_r", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(n_src), src_tokens, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(n_out), out_tokens, fontsize=8)
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return _save(fig, path)
