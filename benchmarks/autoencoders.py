@@ -17,9 +17,9 @@ runs/benchmark_autoencoders.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -27,6 +27,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_file import write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [2, 4, 8, 16, 32, 64]
@@ -37,21 +40,6 @@ VAE2_EPOCHS = 40  # the 2-D VAE drawn as a manifold
 def psnr(x: np.ndarray, clean: np.ndarray) -> float:
     """Peak signal-to-noise ratio in dB for pixels in [0, 1]: 10 log10(1 / MSE)."""
     return 10.0 * math.log10(1.0 / float(np.mean((x - clean) ** 2)))
-
-
-def versions() -> dict[str, str]:
-    import matplotlib
-    import sklearn
-
-    import enc2dec
-
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "sklearn": sklearn.__version__,
-        "matplotlib": matplotlib.__version__,
-        "enc2dec": enc2dec.__version__,
-    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out, runs = Path(args.out), Path(args.runs)
     start = time.perf_counter()
-    load_start = __import__("os").getloadavg()  # other processes share the CPU; recorded with the timings
+    load_start = os.getloadavg()  # other processes share the CPU; recorded with the timings
 
     def configured(name: str):
         cfg = load_config(ROOT / "configs" / name)
@@ -159,19 +147,10 @@ def main(argv: list[str] | None = None) -> int:
 
     seconds["total"] = time.perf_counter() - start
     seconds["cpu_process"] = time.process_time()  # CPU seconds of this process (all its threads)
-    load = __import__("os").getloadavg()
     metrics["seconds_total"] = seconds["total"]
-    result = {
-        "command": "python benchmarks/autoencoders.py" + "".join(f" {a}" for a in (argv or sys.argv[1:])),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": versions(),
-        "machine": {
-            "cpus": __import__("os").cpu_count(),
-            "platform": platform.platform(),
-            "load_average_at_start": [round(v, 2) for v in load_start],
-            "load_average_at_end": [round(v, 2) for v in load],
-        },
-        "config": {
+    path = write_results(
+        "autoencoders",
+        {
             "data": config.to_dict(ae_cfg.data),
             "sizes": SIZES,
             "noise_sigma": SIGMA,
@@ -181,14 +160,20 @@ def main(argv: list[str] | None = None) -> int:
             "vae": config.to_dict(vae_cfg),
             "vae_2d": config.to_dict(vae2_cfg),
         },
-        "metrics": {k: round(v, 5) for k, v in metrics.items()},
-        "seconds": {k: round(v, 1) for k, v in seconds.items()},
-        "sweep": study["rows"],
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "autoencoders.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps(result["metrics"], indent=1))
-    print(f"wrote {out / 'autoencoders.json'} in {seconds['total'] / 60:.1f} min")
+        {k: round(v, 5) for k, v in metrics.items()},
+        ("sklearn", "matplotlib"),
+        directory=out,
+        machine={
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_at_start": [round(v, 2) for v in load_start],
+            "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
+        },
+        seconds={k: round(v, 1) for k, v in seconds.items()},
+        sweep=study["rows"],
+    )
+    print(json.dumps({k: round(v, 5) for k, v in metrics.items()}, indent=1))
+    print(f"wrote {path} in {seconds['total'] / 60:.1f} min")
     return 0
 
 

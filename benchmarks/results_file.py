@@ -30,7 +30,9 @@ def command() -> str:
 
 
 def write_results(name: str, config: dict[str, Any], metrics: dict[str, Any], libraries: tuple[str, ...] = (),
-                  **extra: Any) -> Path:  # fmt: skip
+                  directory: str | Path = RESULTS, **extra: Any) -> Path:  # fmt: skip
+    """Write directory/NAME.json atomically: command, date, versions (python, numpy, enc2dec, libraries), config,
+    metrics, then any extra sections."""
     record = {
         "command": command(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -39,8 +41,9 @@ def write_results(name: str, config: dict[str, Any], metrics: dict[str, Any], li
         "metrics": metrics,
         **extra,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
