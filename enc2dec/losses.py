@@ -1,12 +1,15 @@
 """Losses on logits (never probabilities) with fused backward passes.
 
 Each `forward(prediction, target)` returns a 0-d array in the prediction's dtype; `backward(dy=1.0)` returns the
-gradient with respect to the prediction (and, for GaussianKL, both of its inputs). Targets get no gradient.
+gradient with respect to the prediction (for GaussianKL and GaussianNLL, with respect to both mu and logvar).
+Targets get no gradient.
 Reductions: "mean" over all elements (over non-ignored tokens for CrossEntropy), "sum", and "batchmean": the sum
 divided by the size of axis 0 (per-example sums averaged over the batch, the VAE convention).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -169,6 +172,39 @@ class GaussianKL(Module):
         mu, var, n = self.pop_cache()
         scale = float(dy) / n
         return mu * scale, (var - 1.0) * (0.5 * scale)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class GaussianNLL(Module):
+    """Negative log-likelihood of target under N(mu, exp(logvar)), elementwise:
+    1/2 (log(2 pi) + logvar + (target - mu)^2 exp(-logvar)); mu, logvar, target: the same shape (...).
+
+    The log-variance parameterisation keeps the variance positive without a constraint (Nix & Weigend 1994;
+    DeepAR's Gaussian head, Salinas et al. 2020, uses a softplus instead)."""
+
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = _check_reduction("GaussianNLL", reduction)
+
+    def forward(self, mu: np.ndarray, logvar: np.ndarray, target: np.ndarray) -> np.ndarray:
+        _check_pair(self, mu, logvar)
+        _check_pair(self, mu, target)
+        diff = mu - target.astype(mu.dtype, copy=False)
+        inv_var = np.exp(-logvar)
+        n = _divisor(self.reduction, mu)
+        self._cache = (diff, inv_var, n)
+        total = np.sum(logvar) + np.sum(diff * diff * inv_var) + mu.size * math.log(2.0 * math.pi)
+        return np.asarray(0.5 * total / n, dtype=mu.dtype)
+
+    def backward(self, dy: float | np.ndarray = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        # d/dmu = (mu - t) / var,  d/dlogvar = (1 - (mu - t)^2 / var) / 2
+        diff, inv_var, n = self.pop_cache()
+        scale = float(dy) / n
+        d_mu = diff * inv_var  # (...)
+        d_logvar = 0.5 - 0.5 * diff * d_mu
+        return d_mu * scale, d_logvar * scale
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"

@@ -27,7 +27,7 @@ from enc2dec.layers import (
     Softmax,
     Tanh,
 )
-from enc2dec.losses import MSE, BCEWithLogits, CrossEntropy, GaussianKL
+from enc2dec.losses import MSE, BCEWithLogits, CrossEntropy, GaussianKL, GaussianNLL
 from tests.helpers import away_from_zero, randn
 
 Case = Callable[[np.random.Generator], tuple]
@@ -76,6 +76,8 @@ CASES: dict[str, Case] = {
     ),
     "gaussian_kl": lambda rng: (GaussianKL(), [randn(rng, 3, 2), randn(rng, 3, 2)]),
     "gaussian_kl_mean": lambda rng: (GaussianKL("mean"), [randn(rng, 2, 4), randn(rng, 2, 4)]),
+    "gaussian_nll": lambda rng: (GaussianNLL(), [randn(rng, 2, 3), randn(rng, 2, 3), randn(rng, 2, 3)]),
+    "gaussian_nll_sum_1d": lambda rng: (GaussianNLL("sum"), [randn(rng, 4), randn(rng, 4), randn(rng, 4)]),
 }
 
 
