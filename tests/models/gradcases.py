@@ -165,3 +165,56 @@ CASES.update(
         ),
     }
 )
+
+
+# -- real-valued sequences: the forecaster and the sequence autoencoder, end to end --------------------------------
+def _forecaster_case(rng: np.random.Generator, objective: bool = False, **config) -> tuple:
+    """B=2, S=5 input steps, T=3 horizon steps; F features when feature_size is set. Attention parameters are drawn
+    from N(0, 1): at their initial scale the concat score's gradients near the finite differences' roundoff."""
+    from enc2dec.models.forecast import Forecaster, ForecasterConfig
+
+    model = Forecaster(ForecasterConfig(**{"embed_size": 3, "hidden_size": 4, **config}), rng=rng)
+    if model.attention is not None:
+        for p in model.attention.parameters():
+            p.value = randn(rng, *p.shape)
+            p.grad = np.zeros_like(p.value)
+    F = model.config.feature_size
+    if objective:  # the trainer's batch: (src, tgt, src_features, tgt_features)
+        return Objective(model), [randn(rng, 2, 5), randn(rng, 2, 3), randn(rng, 2, 5, F), randn(rng, 2, 3, F)]
+    features = [randn(rng, 2, 5, F), randn(rng, 2, 3, F)] if F else []
+    return model, [randn(rng, 2, 5), randn(rng, 2, 3), *features]
+
+
+def _seq_ae_case(rng: np.random.Generator, objective: bool = False, **config) -> tuple:
+    """B=2, S=4, the second series padded to length 2: padding inside every check."""
+    from enc2dec.models.forecast import SequenceAutoencoder, SequenceAutoencoderConfig
+
+    model = SequenceAutoencoder(SequenceAutoencoderConfig(**{"embed_size": 3, "hidden_size": 4, **config}), rng=rng)
+    F, lengths = model.config.feature_size, np.array([4, 2])
+    if objective:
+        return Objective(model), [randn(rng, 2, 4), lengths, randn(rng, 2, 4, F)]
+    return model, [randn(rng, 2, 4), lengths, *([randn(rng, 2, 4, F)] if F else [])]
+
+
+CASES.update(
+    {
+        "forecaster_lstm": lambda rng: _forecaster_case(rng),
+        "forecaster_exogenous_attention_general": lambda rng: _forecaster_case(
+            rng, feature_size=2, attention="general"
+        ),
+        "forecaster_gaussian_gru_2layers_concat": lambda rng: _forecaster_case(
+            rng, head="gaussian", cell="gru", n_layers=2, attention="concat"
+        ),
+        "forecaster_objective_gaussian_exogenous_dropout": lambda rng: _forecaster_case(
+            rng, objective=True, head="gaussian", feature_size=2, attention="dot", n_layers=2, dropout=0.3
+        ),
+        "forecaster_objective_mse_t1_b1": lambda rng: (
+            lambda m, _: (m, [randn(rng, 1, 4), randn(rng, 1, 1), randn(rng, 1, 4, 0), randn(rng, 1, 1, 0)])
+        )(*_forecaster_case(rng, objective=True, cell="rnn")),
+        "seq_ae_lstm_padded": lambda rng: _seq_ae_case(rng),
+        "seq_ae_gru_2layers_exogenous_padded": lambda rng: _seq_ae_case(rng, cell="gru", n_layers=2, feature_size=2),
+        "seq_ae_objective_not_reversed_padded": lambda rng: _seq_ae_case(
+            rng, objective=True, reverse_target=False, feature_size=1, context_size=3, dropout=0.3, n_layers=2
+        ),
+    }
+)
