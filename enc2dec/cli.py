@@ -154,6 +154,79 @@ def _add_autoencoder(verbs) -> None:
     p.set_defaults(handler=_ae_sample)
 
 
+# -- enc2dec forecast train | predict | evaluate ------------------------------------------------------------------
+def _fc_train(args: argparse.Namespace) -> int:
+    from enc2dec import forecast
+
+    result = forecast.train(forecast.load_config(args.config, args.set), args.out, progress=not args.quiet)
+    print(f"best validation MAE (free-running forecasts, {result.data.series.name}): {result.valid_mae:.4f}")
+    print(f"checkpoints: {args.out}/best and {args.out}/last; loss curve: {args.out}/loss.png")
+    print(f"next: enc2dec forecast evaluate --model {args.out}")
+    return 0
+
+
+def _fc_predict(args: argparse.Namespace) -> int:
+    from enc2dec import forecast
+
+    p = forecast.predict(args.model, origin=args.origin, csv=args.csv)
+    band = p.lower is not None
+    header = "step,date,mean" + (",lower95,upper95" if band else "")
+    rows = [header]
+    for i, step in enumerate(p.steps):
+        date = "" if p.dates is None else str(p.dates[i])
+        extra = f",{p.lower[i]:.6g},{p.upper[i]:.6g}" if band else ""
+        rows.append(f"{step},{date},{p.mean[i]:.6g}{extra}")
+    if args.output:
+        Path(args.output).write_text("\n".join(rows) + "\n", encoding="utf-8")
+        print(f"wrote {args.output}: {len(p.steps)} steps from origin {p.origin}")
+    else:
+        print("\n".join(rows))
+    if args.png:
+        print(f"picture: {forecast.plot_prediction(p, args.png)}")
+    return 0
+
+
+def _fc_evaluate(args: argparse.Namespace) -> int:
+    from enc2dec import forecast
+
+    result = forecast.evaluate(args.model, csv=args.csv, out_dir=args.out)
+    m = result.metrics
+    print(f"rolling origin over the test part: {m['n_origins']} origins, horizon {result.data.config.horizon}")
+    names = {"encdec": "encoder-decoder", "naive": "naive", "seasonal_naive": "seasonal naive",
+             "statsmodels": result.statistical_model}  # fmt: skip
+    print(f"{'method':<32} {'MAE':>9} {'RMSE':>9} {'MASE':>7}")
+    for key, name in names.items():
+        if f"mae_{key}" in m:
+            print(f"{name:<32} {m['mae_' + key]:>9.4f} {m['rmse_' + key]:>9.4f} {m['mase_' + key]:>7.3f}")
+    if args.out:
+        print(f"table: {args.out}/evaluation.json; pictures: {', '.join(str(p) for p in result.pictures.values())}")
+    return 0
+
+
+def _add_forecast(verbs) -> None:
+    fc = verbs.add_parser("forecast", help="multi-step forecasting of a real-valued series: train, predict, evaluate")
+    sub = fc.add_subparsers(dest="fc_verb", required=True, metavar="ACTION")
+    p = sub.add_parser("train", help="train the configured forecaster; checkpoints in --out")
+    p.add_argument("--config", required=True, help="YAML file (configs/forecast_co2.yaml)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. data.horizon=26")
+    p.add_argument("--out", default="runs/forecast", help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_fc_train)
+    for name, help, handler in (
+        ("predict", "forecast the horizon after the series' end (or --origin) as CSV", _fc_predict),
+        ("evaluate", "rolling-origin test errors against naive, seasonal naive and statsmodels", _fc_evaluate),
+    ):
+        p = sub.add_parser(name, help=help)
+        p.add_argument("--model", required=True, help="a run folder or checkpoint directory")
+        p.add_argument("--csv", default=None, help="another CSV file with the configured columns (data.dataset csv)")
+        p.set_defaults(handler=handler)
+    p.add_argument("--out", default=None, help="folder for evaluation.json and the pictures")
+    p = sub.choices["predict"]
+    p.add_argument("--origin", type=int, default=None, help="forecast from this step (default: the series' end)")
+    p.add_argument("--output", default=None, help="CSV file to write (default: stdout)")
+    p.add_argument("--png", default=None, help="also draw the forecast after its input window")
+
+
 def _train(args: argparse.Namespace) -> int:
     from enc2dec import translation
 
@@ -289,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-dates", action="store_true", help="only the dense encoder-decoder on digits")
     p.set_defaults(handler=_quickstart)
     _add_autoencoder(verbs)
+    _add_forecast(verbs)
     _add_translation(verbs)
     p = verbs.add_parser("plot-attention", help="draw a model's attention for one sentence: source against output")
     p.add_argument("--model", required=True, help="a run folder or checkpoint folder of a model with attention")

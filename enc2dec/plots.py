@@ -208,3 +208,63 @@ def plot_attention(
     if title:
         ax.set_title(title, fontsize=9)
     return _save(fig, path)
+
+
+# -- forecasting --------------------------------------------------------------------------------------------------
+def plot_forecasts(panels: list[dict[str, Any]], path: str | Path, title: str = "") -> Path:
+    """One panel per forecast origin: "history" (x (L,), values (L,)); "x": the forecast steps (h,); "forecasts":
+    name -> (h,); "truth" (x (k,), values (k,)), k <= h, the known values of those steps; "band": (lower (h,),
+    upper (h,)) of the first forecast or None; "title". x: dates or step numbers."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels) + 0.3), squeeze=False)
+    for ax, panel in zip(axes[:, 0], panels):
+        ax.plot(*panel["history"], color="0.35", lw=1, label="history (input)")
+        if len(panel["truth"][0]):
+            ax.plot(*panel["truth"], color="black", lw=1.4, label="truth")
+        x = panel["x"]
+        for i, (name, values) in enumerate(panel["forecasts"].items()):
+            ax.plot(x, values, color=f"C{i}", lw=1.2, ls="-" if i == 0 else "--", label=name)
+        if panel.get("band") is not None:
+            ax.fill_between(x, *panel["band"], color="C0", alpha=0.2, lw=0, label="95 % band")
+        ax.set_title(panel.get("title", ""), fontsize=9)
+    axes[0, 0].legend(fontsize=7, ncol=3, loc="upper left")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_error_by_step(by_step: dict[str, np.ndarray], path: str | Path, title: str = "") -> Path:
+    """by_step: method -> (h,) mean absolute error at each horizon step (1..h)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for i, (name, values) in enumerate(by_step.items()):
+        ax.plot(np.arange(1, len(values) + 1), values, color=f"C{i}", label=name)
+    ax.set_xlabel("horizon step")
+    ax.set_ylabel("mean absolute error")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title or "error by horizon step", fontsize=9)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_contexts(
+    contexts: np.ndarray, colour: np.ndarray, path: str | Path, *, colour_label: str = "", title: str = "",
+    cyclic: bool = False,
+) -> Path:  # fmt: skip
+    """contexts: (N, C) -> a scatter of the first two principal components (the contexts themselves when C = 2),
+    coloured by a value per point (N,), with a cyclic colour map for a phase such as the week of the year."""
+    plt = _pyplot()
+    points = np.asarray(contexts, dtype=np.float64)
+    if points.shape[1] > 2:
+        centred = points - points.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        points, axis = centred @ vt[:2].T, "principal component"
+    else:
+        axis = "context"
+    fig, ax = plt.subplots(figsize=(6, 5))
+    dots = ax.scatter(points[:, 0], points[:, 1], c=colour, cmap="twilight" if cyclic else "viridis", s=8)
+    fig.colorbar(dots, ax=ax, label=colour_label)
+    ax.set_xlabel(f"{axis} 1")
+    ax.set_ylabel(f"{axis} 2" if points.shape[1] > 1 else "")
+    ax.set_title(title or "2-D projection of the context vectors", fontsize=9)
+    return _save(fig, path)
