@@ -2,7 +2,8 @@
 
 The state holds B * K rows, sentence-major (row b*K + k is beam k of sentence b). Each step:
 1. adds the model's log-probabilities to each beam's running sum: (B, K, V) candidate scores;
-2. takes the 2K best of each sentence's K*V candidates at once (np.argpartition, then a sort of those 2K);
+2. takes the 2K best of each sentence's K*V candidates at once: each beam's 2K best tokens (np.argpartition over
+   the float32 log-probabilities), then the 2K best of those K*2K sums (np.argpartition, then a sort of those 2K);
 3. finishes candidates ending in eos that rank within the top K, and at a sentence's maximum length finishes its
    top K whatever they end in (cut, not scored with eos), as fairseq does;
 4. continues the K best candidates not ending in eos (there are always K: at most K of 2K can be eos), reordering
@@ -95,13 +96,21 @@ def beam_search(
         if attn is not None and attn_history is None:
             attn_history = np.zeros((n_act, K, 0, attn.shape[2]), dtype=attn.dtype)
 
-        # 1-2. the 2K best of each sentence's K*V candidates, best first
-        cand = (beam_scores[:, :, None] + log_probs.reshape(n_act, K, V)).reshape(n_act, K * V)
+        # 1-2. the 2K best of each sentence's K*V candidates, best first. A beam adds one constant to its row, so
+        # those 2K lie among each row's 2K most likely tokens: select those first, in float32 over (N, V), and
+        # add the float64 beam scores to K * 2K candidates per sentence only
         n_cand = min(2 * K, K * V)
+        if n_cand < V:
+            row_top = np.argpartition(log_probs, V - n_cand, axis=1)[:, V - n_cand :]  # (n_act*K, 2K), unordered
+        else:
+            row_top = np.broadcast_to(np.arange(V), (n_act * K, V))
+        row_scores = np.take_along_axis(log_probs, row_top, axis=1).reshape(n_act, K, -1)
+        cand = (beam_scores[:, :, None] + row_scores).reshape(n_act, -1)  # (n_act, K * 2K)
+        cand_tok = row_top.reshape(n_act, -1) + (np.arange(K) * V).repeat(row_top.shape[1])  # beam * V + token
         top = np.argpartition(-cand, n_cand - 1, axis=1)[:, :n_cand]  # (n_act, 2K), unordered
         top_scores = np.take_along_axis(cand, top, axis=1)
         order = np.argsort(-top_scores, axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
+        top = np.take_along_axis(np.take_along_axis(cand_tok, top, axis=1), order, axis=1)
         top_scores = np.take_along_axis(top_scores, order, axis=1)
         src_beam, tok = top // V, top % V  # (n_act, 2K) each
         ends = tok == eos_id
