@@ -61,6 +61,8 @@ def main() -> int:
         "epochs": state["reversed"]["history"]["evals"][-1]["epoch"],
         "test_bleu_not_reversed": scores["not_reversed"]["test_bleu"],
         "test_bleu_lc_not_reversed": scores["not_reversed"]["test_bleu_lc"],
+        "test_chrf_not_reversed": scores["not_reversed"]["test_chrf"],
+        "test_ppl_not_reversed": scores["not_reversed"]["test_ppl"],
         "train_minutes_not_reversed": state["not_reversed"]["elapsed_seconds"] / 60,
     }
     cfg = translation.load_config(ROOT / args.config, [f"training.max_minutes={args.minutes}", *args.set])

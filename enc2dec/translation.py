@@ -279,17 +279,24 @@ def train(
     )
     history = trainer.fit(train_batches, valid_batches, resume=resume)
     best = load_translator(out_dir / "best") if (out_dir / "best").is_dir() else translator
-    test_loss = _mean_loss(best.model, data.test, cfg.decoding.batch_size)
+    test_loss = test_nll(best.model, data.test, cfg.decoding.batch_size)
     scores = best.score(data.test.src_text, data.test.tgt_text)
     test = {**scores.as_dict("test_"), "test_ppl": perplexity(test_loss)}
     checkpoint.save_json(out_dir / "test_scores.json", {**test, "bleu_signature": scores.bleu_signature})
     return TrainResult(out_dir, history, test, scores.bleu_signature, trainer.elapsed / 60)
 
 
-def _mean_loss(model: Module, data: ParallelText, batch_size: int) -> float:
+def test_nll(model: Module, data: ParallelText, batch_size: int) -> float:
+    """Mean negative log-likelihood per target token (the exponent of perplexity): the model's loss with label
+    smoothing switched off, which would otherwise add its own term."""
     from enc2dec.training.trainer import evaluate_loss
 
-    return evaluate_loss(model, batches_in_order(data, batch_size))
+    smoothing = model.loss.smoothing
+    model.loss.smoothing = 0.0
+    try:
+        return evaluate_loss(model, batches_in_order(data, batch_size))
+    finally:
+        model.loss.smoothing = smoothing
 
 
 def evaluate_files(

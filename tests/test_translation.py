@@ -10,6 +10,8 @@ import pytest
 
 from enc2dec import cli, translation
 from enc2dec import config as config_io
+from enc2dec.data.batching import batches_in_order
+from enc2dec.training.trainer import evaluate_loss
 
 SMALL = {
     "model": {"type": "seq2seq", "embed_size": 8, "hidden_size": 16, "n_layers": 1, "init_scale": None},
@@ -33,6 +35,21 @@ def test_train_writes_checkpoints_scores_and_logs(trained):
     scores = json.loads((result.out_dir / "test_scores.json").read_text())
     assert {"test_bleu", "test_bleu_lc", "test_chrf", "test_ppl", "bleu_signature"} <= set(scores)
     assert len(result.history.evals) == 2 and "valid_bleu" in result.history.evals[0]
+
+
+def test_test_perplexity_is_unsmoothed_nll(trained):
+    # label smoothing adds its own term to the training loss; perplexity is exp of the plain NLL
+    result, cfg = trained
+    translator = translation.load_translator(result.out_dir)
+    data = translation.load_data(cfg.data)
+    model = translator.model
+    model.loss.smoothing = 0.2
+    nll = translation.test_nll(model, data.test, 100)
+    assert model.loss.smoothing == 0.2
+    model.loss.smoothing = 0.0
+    assert evaluate_loss(model, batches_in_order(data.test, 100)) == pytest.approx(nll)
+    model.loss.smoothing = 0.2
+    assert evaluate_loss(model, batches_in_order(data.test, 100)) > nll
 
 
 def test_saved_model_translates_like_the_trained_one(trained):
