@@ -16,7 +16,8 @@ Method, in one run:
   framework's workspace. mem_ratio = enc2dec growth / PyTorch growth.
 - GFLOP/s: analytic FLOPs of a step (perf_models.py) over its median time; gemm_fraction = enc2dec's / peak.
 
-Writes benchmarks/results/perf.json (metrics, details, notes, command, date, versions, config).
+Writes benchmarks/results/perf.json through benchmarks/results_file.py (command, date, versions, config, metrics),
+with the machine, load, peak, per-model details and notes as extra sections.
 """
 
 from __future__ import annotations
@@ -27,11 +28,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # b
     os.environ.setdefault(_var, "2")
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
-import shlex  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -44,6 +42,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import perf_models  # noqa: E402
+import results_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ("enc2dec", "torch")
@@ -146,6 +145,7 @@ def measure_model(workload: perf_models.Workload, args: argparse.Namespace, peak
     warmup = workload.warmup if args.warmup is None else args.warmup
     runners = {fw: workload.build(fw) for fw in FRAMEWORKS}
     n_train = len(workload.train_items)
+    losses: dict[str, list[float]] = {fw: [] for fw in FRAMEWORKS}
     result: dict = {
         "status": "measured",
         "unit": workload.unit,
@@ -154,11 +154,11 @@ def measure_model(workload: perf_models.Workload, args: argparse.Namespace, peak
         "warmup": warmup,
     }
 
-    def train_fn(runner: perf_models.Runner) -> Callable[[int], None]:
-        return lambda i: runner.train_step(i % n_train)
+    def train_fn(fw: str) -> Callable[[int], None]:
+        return lambda i: losses[fw].append(runners[fw].train_step(i % n_train))
 
     train = time_task(
-        {fw: train_fn(r) for fw, r in runners.items()},
+        {fw: train_fn(fw) for fw in FRAMEWORKS},
         lambda i, _: workload.train_items[i % n_train],
         steps,
         args.repeats,
@@ -169,29 +169,57 @@ def measure_model(workload: perf_models.Workload, args: argparse.Namespace, peak
         train[fw]["gflops"] = flops / train[fw]["seconds"]["median"] / 1e9
         train[fw]["gemm_fraction"] = train[fw]["gflops"] / peak
     result["train"] = train
+    if workload.copy_weights is not None:  # decode with the same (enc2dec's trained) weights on both sides
+        workload.copy_weights(runners["enc2dec"], runners["torch"])
+    n_calls = args.decode_batches or workload.n_test_batches
     for task in ("greedy", "beam"):
         fns = {fw: getattr(r, task) for fw, r in runners.items()}
         if any(fn is None for fn in fns.values()):
             continue
-        n_calls = args.decode_batches or workload.n_test_batches
         result[task] = time_task(fns, lambda i, produced: produced, n_calls, max(args.repeats // 2, 2), 1)
-    result["profile"] = profile_train(runners["enc2dec"], n_train, steps=max(2, min(steps, 5)))
-    del runners
+    result["agreement"] = agreement(losses, runners)
+    result["profile"] = profile(lambda i: runners["enc2dec"].train_step(i % n_train), max(2, min(steps, 5)))
+    for task in ("greedy", "beam"):
+        fn = getattr(runners["enc2dec"], task)
+        if fn is not None and task in result:
+            result[f"profile_{task}"] = profile(fn, 1)
+    runners.clear()  # free both models before the memory probes
     gc.collect()
     result["memory"] = measure_memory(workload.name, args)
     return result
 
 
-def profile_train(runner: perf_models.Runner, n_train: int, steps: int = 5, top: int = 8) -> list[dict]:
-    """Where enc2dec's training step spends its time: cProfile's self time of the top functions (numpy's kernels
-    are charged to the Python function that calls them), as a share of the step and milliseconds per step."""
+def agreement(losses: dict[str, list[float]], runners: dict[str, perf_models.Runner]) -> dict:
+    """Do the two sides compute the same thing? The first training losses (both start from the same weights on
+    the same batches: step 0 must agree to float32 rounding, later steps drift apart slowly), and the share of
+    test sentences that greedy and beam search decode to the same tokens (the same weights on both sides)."""
+    n = min(len(losses["enc2dec"]), len(losses["torch"]), 3)
+    out: dict = {
+        "train_losses": {fw: losses[fw][:n] for fw in FRAMEWORKS},
+        "step0_relative_difference": (
+            abs(losses["enc2dec"][0] - losses["torch"][0]) / abs(losses["torch"][0]) if n else None
+        ),
+    }
+    for task in ("greedy", "beam"):
+        ours, theirs = runners["enc2dec"].outputs.get(task, {}), runners["torch"].outputs.get(task, {})
+        pairs = [(a, b) for i in sorted(set(ours) & set(theirs)) for a, b in zip(ours[i], theirs[i])]
+        if pairs:
+            out[f"{task}_same_tokens"] = sum(a == b for a, b in pairs) / len(pairs)
+            out[f"{task}_sentences"] = len(pairs)
+    return out
+
+
+def profile(fn: Callable[[int], object], calls: int = 5, top: int = 8) -> list[dict]:
+    """Where enc2dec spends its time in fn(0..calls-1) (a training step, or decoding a test batch): cProfile's
+    self time of the top functions (numpy's kernels are charged to the Python function that calls them), as a
+    share of the total and milliseconds per call."""
     import cProfile
     import pstats
 
     profiler = cProfile.Profile()
     profiler.enable()
-    for i in range(steps):
-        runner.train_step(i % n_train)
+    for i in range(calls):
+        fn(i)
     profiler.disable()
     stats = pstats.Stats(profiler).stats  # (file, line, function) -> (calls, ncalls, self, cumulative, callers)
     total = sum(v[2] for v in stats.values())
@@ -200,7 +228,7 @@ def profile_train(runner: perf_models.Runner, n_train: int, steps: int = 5, top:
         {
             "function": f"{Path(file).name}:{line}({name})" if line else name,
             "share": tt / total,
-            "ms_per_step": 1e3 * tt / steps,
+            "ms_per_call": 1e3 * tt / calls,
         }
         for (file, line, name), (_, _, tt, _, _) in rows
     ]
@@ -238,7 +266,7 @@ def memory_probe(model: str, framework: str, arrays_path: str, steps: int, threa
     # VmHWM, not ru_maxrss: after a vfork+exec the latter starts from the parent's peak
     reset = reset_peak_rss()
     baseline = _status_mb("VmRSS")
-    runner = workload.build(framework)
+    runner = workload.build(framework, False)  # PyTorch's own initial weights: no enc2dec model in its process
     for i in range(steps):
         runner.train_step(i % len(workload.train_items))
     peak = _status_mb("VmHWM")
@@ -265,12 +293,9 @@ def measure_memory(model: str, args: argparse.Namespace) -> dict:
     return {"ratio": summary(ratios), **{fw: {"growth_mb": summary(v)} for fw, v in growth.items()}}
 
 
-# -- results ---------------------------------------------------------------------------------------------------
-def versions() -> dict:
-    import torch
-
-    import enc2dec
-
+# -- results ----------------------------------------------------------------------------------------------------
+def machine() -> dict:
+    """What results_file.versions does not say: numpy's BLAS and the CPU."""
     blas = "unknown"
     try:
         config = np.show_config(mode="dicts")
@@ -283,15 +308,7 @@ def versions() -> dict:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numpy_blas": blas,
-        "torch": torch.__version__,
-        "enc2dec": enc2dec.__version__,
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-    }
+    return {"numpy_blas": blas, "cpu": cpu, "cpu_count": os.cpu_count()}
 
 
 def metrics_of(details: dict) -> dict:
@@ -337,6 +354,10 @@ def notes_of(metrics: dict, details: dict) -> dict:
             "profile_top": f"enc2dec train step, self time: {profile}",
             "analysis": d["config"].get("notes", ""),
         }
+        for task in ("greedy", "beam"):
+            if f"profile_{task}" in d:
+                top = ", ".join(f"{p['function']} {100 * p['share']:.0f}%" for p in d[f"profile_{task}"][:5])
+                notes[model][f"profile_top_{task}"] = f"enc2dec {task} search, self time: {top}"
     return notes
 
 
@@ -382,14 +403,30 @@ def markdown_table(results: dict) -> str:
             f"| {d['train']['enc2dec']['gflops']:.1f} / {d['train']['torch']['gflops']:.1f} "
             f"| {m[f'gemm_fraction_{model}']:.2f} |"
         )
+    agree = [_agreement_note(model, results["details"].get(model, {})) for model in perf_models.REGISTRY]
+    agree = [a for a in agree if a]
+    if agree:
+        rows += [
+            "",
+            "Both sides start from the same weights, and the sequence models decode with the same weights: "
+            + "; ".join(agree)
+            + ".",
+        ]
     return "\n".join(rows)
 
 
-def write_json(path: Path, results: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+def _agreement_note(model: str, d: dict) -> str:
+    a = d.get("agreement")
+    if d.get("status") != "measured" or not a or a.get("step0_relative_difference") is None:
+        return ""
+    parts = [f"{model}: step-0 training loss {a['train_losses']['enc2dec'][0]:.4f} vs "
+             f"{a['train_losses']['torch'][0]:.4f} (relative difference {a['step0_relative_difference']:.1e})"]  # fmt: skip
+    for task in ("greedy", "beam"):
+        if f"{task}_same_tokens" in a:
+            parts.append(
+                f"{task} outputs identical for {100 * a[f'{task}_same_tokens']:.0f}% of {a[f'{task}_sentences']}"
+            )
+    return ", ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -429,7 +466,36 @@ def main(argv: list[str] | None = None) -> int:
         f"torch {peak['torch_gflops_best']:.1f})",
         flush=True,
     )
+    config = {
+        "repeats": args.repeats,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "decode_batches": args.decode_batches,
+        "memory_repeats": args.memory_repeats,
+        "threads": args.threads,
+        "thread_info": threads,
+        "dtype": "float32",
+        "models": models,
+    }
     details: dict = {}
+
+    def write() -> Path:  # after every model, so an interrupted run keeps the models measured so far
+        metrics = metrics_of(details)
+        out = Path(args.out)
+        return results_file.write_results(
+            out.stem,
+            config,
+            metrics,
+            libraries=("torch",),
+            directory=out.parent,
+            machine=machine(),
+            # the machine is shared: the 1-minute load average around the run says how busy it was
+            load_average={"before": load_before[0], "after": os.getloadavg()[0], "cpus": os.cpu_count()},
+            peak=peak,
+            details=details,
+            notes=notes_of(metrics, details),
+        )
+
     with tempfile.TemporaryDirectory() as tmp:
         args.arrays = {}
         for model in models:
@@ -450,34 +516,13 @@ def main(argv: list[str] | None = None) -> int:
                 details[model] = {"status": "failed", "reason": f"{model}: {type(err).__name__}: {err}"}
                 print(details[model]["reason"], flush=True)
                 continue
+            finally:
+                path = write()
             print(
                 f"{model}: train ratio {details[model]['train']['ratio']}, {time.perf_counter() - t:.0f} s", flush=True
             )
-    results = {
-        "command": shlex.join(["python", "benchmarks/perf.py", *argv]),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": versions(),
-        "config": {
-            "repeats": args.repeats,
-            "steps": args.steps,
-            "warmup": args.warmup,
-            "decode_batches": args.decode_batches,
-            "memory_repeats": args.memory_repeats,
-            "threads": args.threads,
-            "thread_info": threads,
-            "dtype": "float32",
-            "models": models,
-        },
-        # the machine is shared: the 1-minute load average around the run says how busy it was
-        "load_average": {"before": load_before[0], "after": os.getloadavg()[0], "cpus": os.cpu_count()},
-        "peak": peak,
-        "metrics": {},
-        "details": details,
-        "notes": {},
-    }
-    results["metrics"] = metrics_of(details)
-    results["notes"] = notes_of(results["metrics"], details)
-    write_json(Path(args.out), results)
+    path = write()
+    results = json.loads(path.read_text(encoding="utf-8"))
     print(markdown_table(results))
     return 0
 

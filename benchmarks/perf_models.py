@@ -3,9 +3,11 @@
 A registry entry is two functions:
     prepare(data_dir) -> dict of arrays            # the real batches, made once in the parent process
     workload(arrays) -> Workload                   # sizes, analytic FLOPs, and one runner per framework
-`workload` raises NotAvailable when enc2dec does not implement the model yet; the harness records that and goes
-on. Both frameworks get the same batches and, where the layouts allow, the same initial weights. PyTorch is
-imported inside the builders, so a memory probe of enc2dec never loads it.
+`workload` may raise NotAvailable when enc2dec lacks the model; the harness records that and goes on. Both
+frameworks get the same batches and the same initial weights (enc2dec's, copied into PyTorch); the sequence models
+also decode with the same weights. The enc2dec side uses the library's own models (compute_loss, backward_loss)
+and decoders (enc2dec.decoding); the PyTorch side is perf_torch.py (the twins, imported only by the PyTorch
+builders, so a memory probe of enc2dec never loads torch) and perf_search.py (greedy and beam search in torch).
 
 FLOPs are analytic and count only useful work: 2 m n k for every GEMM of the forward pass on real (non-padding)
 rows, twice that for the backward pass (input and weight gradients), without the input gradient of the first
@@ -18,6 +20,7 @@ import gzip
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,12 +31,29 @@ class NotAvailable(Exception):
 
 @dataclass
 class Runner:
-    """One framework's side. train_step(i): forward, loss, backward and optimizer step on training batch i.
-    greedy(i) / beam(i): decode test batch i, returning the number of target tokens produced."""
+    """One framework's side. train_step(i): forward, loss, backward and optimizer step on training batch i, returning
+    the loss. greedy(i) / beam(i): decode test batch i, returning the number of target tokens produced (eos
+    included where emitted); the tokens of each sentence go to outputs[task][i], for the agreement check.
+    model: what copy_weights reads or writes."""
 
-    train_step: Callable[[int], None]
+    train_step: Callable[[int], float]
     greedy: Callable[[int], int] | None = None
     beam: Callable[[int], int] | None = None
+    model: Any = None
+    outputs: dict[str, dict[int, list[list[int]]]] = field(default_factory=dict)
+
+    def add_decoding(self, greedy: Callable, beam: Callable, model: Any, tests: list[tuple]) -> None:
+        """greedy, beam: (model, src, src_len) -> (tokens per sentence, target tokens); tests: (src, src_len) pairs."""
+
+        def hook(task: str, search: Callable) -> Callable[[int], int]:
+            def decode(i: int) -> int:
+                tokens, produced = search(model, *tests[i])
+                self.outputs.setdefault(task, {})[i] = tokens
+                return produced
+
+            return decode
+
+        self.greedy, self.beam = hook("greedy", greedy), hook("beam", beam)
 
 
 @dataclass
@@ -42,11 +62,15 @@ class Workload:
     unit: str  # what the throughput counts: "samples" or "target tokens"
     train_items: list[int]  # per training batch
     train_flops: list[float]  # per training batch, forward + backward
-    build: Callable[[str], Runner]  # "enc2dec" | "torch" -> a fresh model, optimizer and runner
+    # build(framework, same_weights): "enc2dec" | "torch" -> a fresh model, optimizer and runner; with same_weights
+    # the PyTorch model starts from enc2dec's initial weights (memory probes pass False: no enc2dec model in torch's)
+    build: Callable[[str, bool], Runner]
     n_test_batches: int = 0
     steps_per_repeat: int = 10
     warmup: int = 3  # untimed calls per framework before timing
     config: dict = field(default_factory=dict)
+    # copy_weights(enc2dec runner, torch runner): enc2dec's current weights into the PyTorch model, before decoding
+    copy_weights: Callable[[Runner, Runner], None] | None = None
 
 
 def gemm_flops(m: int, n: int, k: int) -> float:
@@ -102,31 +126,35 @@ def workload_autoencoder(arrays: dict[str, np.ndarray]) -> Workload:
     sizes = AE_SIZES + AE_SIZES[-2::-1]  # 784-256-64-2-64-256-784
     forward, backward = mlp_flops(sizes, AE_BATCH)
 
-    def build(framework: str) -> Runner:
+    def build(framework: str, same_weights: bool = True) -> Runner:
         from enc2dec.models.dense import DenseConfig, EncoderDecoder
         from enc2dec.optim import Adam
 
-        config = DenseConfig(784, AE_SIZES[-1], tuple(AE_SIZES[1:-1]), activation="relu", loss="bce")
-        model = EncoderDecoder.from_config(config, rng=np.random.default_rng(0))
+        if framework == "enc2dec" or same_weights:
+            config = DenseConfig(784, AE_SIZES[-1], tuple(AE_SIZES[1:-1]), activation="relu", loss="bce")
+            model = EncoderDecoder.from_config(config, rng=np.random.default_rng(0))
         if framework == "enc2dec":
             opt = Adam(model.parameters(), lr=1e-3)
 
-            def step(i: int) -> None:
+            def step(i: int) -> float:
                 opt.zero_grad()
-                model.compute_loss((x[i], x[i]))
+                loss, _ = model.compute_loss((x[i], x[i]))
                 model.backward_loss()
                 opt.step()
+                return loss
 
-            return Runner(step)
+            return Runner(step, model=model)
         import torch
 
+        torch.manual_seed(0)
         layers: list[torch.nn.Module] = []
-        weights = [p for _, p in model.named_parameters()]  # weight, bias per Linear, in order
+        weights = [p for _, p in model.named_parameters()] if same_weights else []  # weight, bias per Linear
         for j, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
             linear = torch.nn.Linear(a, b)
-            with torch.no_grad():
-                linear.weight.copy_(torch.from_numpy(weights[2 * j].value.T.copy()))  # ours is (n_in, n_out)
-                linear.bias.copy_(torch.from_numpy(weights[2 * j + 1].value))
+            if weights:
+                with torch.no_grad():
+                    linear.weight.copy_(torch.from_numpy(weights[2 * j].value.T.copy()))  # ours is (n_in, n_out)
+                    linear.bias.copy_(torch.from_numpy(weights[2 * j + 1].value))
             layers.append(linear)
             if j not in (len(sizes) // 2 - 1, len(sizes) - 2):  # linear code, logits out
                 layers.append(torch.nn.ReLU())
@@ -135,12 +163,14 @@ def workload_autoencoder(arrays: dict[str, np.ndarray]) -> Workload:
         opt_t = torch.optim.Adam(net.parameters(), lr=1e-3)
         xt = [torch.from_numpy(b) for b in x]
 
-        def step_t(i: int) -> None:
+        def step_t(i: int) -> float:
             opt_t.zero_grad()
-            loss_fn(net(xt[i]), xt[i]).backward()
+            loss = loss_fn(net(xt[i]), xt[i])
+            loss.backward()
             opt_t.step()
+            return loss.item()
 
-        return Runner(step_t)
+        return Runner(step_t, model=net)
 
     return Workload(
         name="autoencoder",
@@ -224,6 +254,12 @@ def seq_batch(arrays: dict[str, np.ndarray], i: int) -> tuple[np.ndarray, ...]:
     return arrays["src"][i, :, : s_len.max()], s_len, arrays["tgt"][i, :, : t_len.max()], t_len
 
 
+def test_batch(arrays: dict[str, np.ndarray], i: int) -> tuple[np.ndarray, np.ndarray]:
+    """Test batch i cut to its longest source: src (B, S), src_len (B,)."""
+    s_len = arrays["test_len"][i]
+    return arrays["test_src"][i, :, : s_len.max()], s_len
+
+
 def lstm_flops(n_tokens: int, input_size: int, hidden_size: int, n_layers: int, n_gates: int = 4) -> float:
     """Forward FLOPs of a stacked RNN over n_tokens real positions: input and recurrent projections per layer."""
     per_token = sum(
@@ -233,146 +269,317 @@ def lstm_flops(n_tokens: int, input_size: int, hidden_size: int, n_layers: int, 
     return n_tokens * per_token
 
 
-# -- the Sutskever LSTM ------------------------------------------------------------------------------------------
-LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS, CLIP = 256, 512, 2, 5.0
+@dataclass
+class SeqModel:
+    """What a sequence workload needs to know about one model: how to build each side and its forward FLOPs."""
+
+    name: str
+    make_enc2dec: Callable[[int, int], Any]  # (src_vocab, tgt_vocab) -> an enc2dec model (compute_loss, encode, step)
+    make_torch: Callable[[int, int], Any]  # (src_vocab, tgt_vocab) -> a perf_torch twin
+    forward_flops: Callable[[np.ndarray, np.ndarray, int], float]  # (src_len, tgt_len, tgt_vocab) -> FLOPs
+    config: dict
+    notes: str
 
 
-LSTM_NOTES = (
-    "Missed: gemm_fraction (0.10 at 2 threads). Where the time goes (profile_top): the two time loops, "
-    "lstm.py _backprop ~50% and _run ~24% of self time; each step of each layer makes one (B, H) x (H, 4H) product "
-    "(128 x 512 x 2048, 0.27 GFLOP) and 10-15 elementwise passes over (B, H) arrays, in numpy's single-threaded "
-    "kernels. The one-shot products (weight gradients ~10%, input projections ~4%, output layer and loss ~9%) are "
-    "large GEMMs. On this shared 2-core machine (load average ~5) a 2-thread BLAS call inside the loop "
-    "waits for its second thread to be scheduled, roughly a fixed cost per call, so the loop's ~280 calls per step "
-    "dominate; PyTorch pays the same and more (ratio > 1). What would close the gap: fuse the per-step gate math "
-    "(sigmoid as tanh costs 4 passes; one fused cell kernel, e.g. an optional numba path tested for identical "
-    "results, would make ~15 passes 1), run the loop's small products single-threaded while a second thread does "
-    "the other direction or layer (a wavefront over layers), and larger batches (B = 128 makes each product small). "
-    "The 1-thread control run (results/perf_1thread.json) shows the contention: one thread reached 21.7 GFLOP/s, "
-    "0.44 of the 1-thread peak, twice the 2-thread run's 9.9 (train ratio 1.05 there). "
-    "Not measured yet: greedy and beam decoding (the harness's Runner has the hooks; an enc2dec Seq2Seq model with "
-    "encode/step and a matching PyTorch decoder are needed)."
-)
-
-
-def workload_lstm(arrays: dict[str, np.ndarray]) -> Workload:
-    try:
-        from enc2dec.recurrent import Stacked  # noqa: F401
-    except ImportError as err:
-        raise NotAvailable(f"lstm: enc2dec.recurrent is not importable ({err})") from err
+def seq_workload(arrays: dict[str, np.ndarray], spec: SeqModel) -> Workload:
+    """Training on the Multi30k batches, greedy and beam-5 decoding of the test batches, on both sides: enc2dec's
+    model with its compute_loss / backward_loss and enc2dec.decoding; its PyTorch twin from perf_torch, given
+    enc2dec's initial weights, and perf_search's searches."""
     src_vocab, tgt_vocab = (int(v) for v in arrays["vocab_sizes"])
     batches = [seq_batch(arrays, i) for i in range(len(arrays["src"]))]
-    items, flops = [], []
-    for _, s_len, _, t_len in batches:
-        n_src, n_tgt = int(s_len.sum()), int((t_len - 1).sum())
-        forward = lstm_flops(n_src + n_tgt, LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS)
-        forward += gemm_flops(n_tgt, tgt_vocab, LSTM_HIDDEN)  # the output projection, real positions only
-        items.append(n_tgt)
-        flops.append(3.0 * forward)  # backward: input and weight gradients (embeddings need no GEMM)
+    tests = [test_batch(arrays, i) for i in range(len(arrays["test_src"]))]
+    items = [int((t_len - 1).sum()) for _, _, _, t_len in batches]
+    # backward: input and weight gradients, twice the forward (embeddings need no GEMM)
+    flops = [3.0 * spec.forward_flops(s_len, t_len, tgt_vocab) for _, s_len, _, t_len in batches]
 
-    def build(framework: str) -> Runner:
-        return (_lstm_enc2dec if framework == "enc2dec" else _lstm_torch)(batches, src_vocab, tgt_vocab)
+    def build(framework: str, same_weights: bool = True) -> Runner:
+        import perf_search
+
+        if framework == "enc2dec":
+            model = spec.make_enc2dec(src_vocab, tgt_vocab)
+            run = _enc2dec_runner(model, batches)
+            run.add_decoding(perf_search.enc2dec_greedy, perf_search.enc2dec_beam, model, tests)
+            return run
+        import perf_torch
+        import torch
+
+        torch.manual_seed(0)
+        twin = spec.make_torch(src_vocab, tgt_vocab)
+        if same_weights:
+            twin.copy_from(spec.make_enc2dec(src_vocab, tgt_vocab))
+        return perf_torch.runner(twin, batches, tests, CLIP, LR)
+
+    def copy_weights(ours: Runner, theirs: Runner) -> None:
+        theirs.model.copy_from(ours.model)
 
     return Workload(
-        name="lstm",
+        name=spec.name,
         unit="target tokens",
         train_items=items,
         train_flops=flops,
         build=build,
+        n_test_batches=len(tests),
         steps_per_repeat=1,
         warmup=1,
+        copy_weights=copy_weights,
         config={
-            "embed_size": LSTM_EMBED,
-            "hidden_size": LSTM_HIDDEN,
-            "n_layers": LSTM_LAYERS,
+            **spec.config,
             "vocab_sizes": [src_vocab, tgt_vocab],
             "batch_size": SEQ_BATCH,
-            "optimizer": f"adam lr 1e-3, global-norm clipping at {CLIP}",
-            "data": "multi30k train de->en, 8 shuffled batches (seed 0), regex tokens, vocab capped at 10k",
-            "model": "embeddings -> 2-layer LSTM encoder (final states) -> 2-layer LSTM decoder -> Linear -> "
-            "softmax cross-entropy on real target positions; source not reversed",
-            "notes": LSTM_NOTES,
+            "optimizer": f"adam lr {LR}, global-norm clipping at {CLIP}",
+            "data": "multi30k train de->en, 8 shuffled batches (seed 0), regex tokens, vocab capped at 10k; "
+            f"decoding: test_2016_flickr in {len(tests)} batches of {SEQ_BATCH} (the first {len(tests) * SEQ_BATCH} "
+            "sentences)",
+            "decoding": "greedy and beam 5 (n_best 1, length penalty 1.0: score / n_emitted), at most "
+            "int(1.5 src_len + 10) tokens, finished sentences leave the batch; PyTorch: benchmarks/perf_search.py, "
+            "the same rules; both decode with the same weights (enc2dec's after the timed training steps, copied "
+            "into PyTorch)",
+            "notes": spec.notes,
         },
     )
 
 
-def _lstm_enc2dec(batches: list, src_vocab: int, tgt_vocab: int) -> Runner:
-    from enc2dec.layers import Embedding, Linear
-    from enc2dec.losses import CrossEntropy
+def _enc2dec_runner(model: Any, batches: list) -> Runner:
+    from enc2dec.data.batching import Batch
     from enc2dec.optim import Adam, clip_grad_norm
-    from enc2dec.recurrent import Stacked
 
-    rng = np.random.default_rng(0)
-    src_embed = Embedding(src_vocab, LSTM_EMBED, rng=rng, padding_idx=PAD)
-    tgt_embed = Embedding(tgt_vocab, LSTM_EMBED, rng=rng, padding_idx=PAD)
-    encoder = Stacked("lstm", LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS, rng=rng)
-    decoder = Stacked("lstm", LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS, rng=rng)
-    output = Linear(LSTM_HIDDEN, tgt_vocab, rng=rng)
-    loss = CrossEntropy()
-    params = [p for m in (src_embed, tgt_embed, encoder, decoder, output) for p in m.parameters()]
-    opt = Adam(params, lr=1e-3)
+    params = model.parameters()
+    opt = Adam(params, lr=LR)
+    data = [Batch(s, s_len, t, t_len, np.arange(len(s))) for s, s_len, t, t_len in batches]
 
-    def step(i: int) -> None:
-        src, src_len, tgt, tgt_len = batches[i]
+    def step(i: int) -> float:
         opt.zero_grad()
-        _, context = encoder.forward(src_embed.forward(src.T), src_len)  # (S, B, E) -> final (h, c)
-        h_seq, _ = decoder.forward(tgt_embed.forward(tgt[:, :-1].T), tgt_len - 1, context)  # (T, B, H)
-        real = tgt[:, 1:].T != PAD  # (T, B)
-        loss.forward(output.forward(h_seq[real]), tgt[:, 1:].T[real])  # (N, H) -> (N, V)
-        dh_seq = np.zeros_like(h_seq)
-        dh_seq[real] = output.backward(loss.backward())
-        dy, d_context = decoder.backward(dh_seq)
-        tgt_embed.backward(dy)
-        src_embed.backward(encoder.backward(None, d_context))
+        loss, _ = model.compute_loss(data[i])
+        model.backward_loss()
         clip_grad_norm(params, CLIP)
         opt.step()
+        return loss
 
-    return Runner(step)
-
-
-def _lstm_torch(batches: list, src_vocab: int, tgt_vocab: int) -> Runner:
-    import torch
-    from torch.nn.utils.rnn import pack_padded_sequence
-
-    torch.manual_seed(0)
-    src_embed = torch.nn.Embedding(src_vocab, LSTM_EMBED, padding_idx=PAD)
-    tgt_embed = torch.nn.Embedding(tgt_vocab, LSTM_EMBED, padding_idx=PAD)
-    encoder = torch.nn.LSTM(LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS)
-    decoder = torch.nn.LSTM(LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS)
-    output = torch.nn.Linear(LSTM_HIDDEN, tgt_vocab)
-    modules = torch.nn.ModuleList([src_embed, tgt_embed, encoder, decoder, output])
-    opt = torch.optim.Adam(modules.parameters(), lr=1e-3)
-    data = [tuple(torch.from_numpy(a) for a in b) for b in batches]
-
-    def step(i: int) -> None:
-        src, src_len, tgt, tgt_len = data[i]
-        opt.zero_grad()
-        packed = pack_padded_sequence(src_embed(src.T), src_len, enforce_sorted=False)
-        _, context = encoder(packed)
-        h_seq, _ = decoder(tgt_embed(tgt[:, :-1].T), context)  # (T, B, H); padding comes after the real steps
-        real = tgt[:, 1:].T != PAD
-        torch.nn.functional.cross_entropy(output(h_seq[real]), tgt[:, 1:].T[real]).backward()
-        torch.nn.utils.clip_grad_norm_(modules.parameters(), CLIP)
-        opt.step()
-
-    return Runner(step)
+    return Runner(step, model=model)
 
 
-# -- models still waiting for their enc2dec implementations -------------------------------------------------------
-def _unavailable(name: str, what: str) -> Callable[[dict[str, np.ndarray]], Workload]:
-    def workload(arrays: dict[str, np.ndarray]) -> Workload:
-        raise NotAvailable(f"{name}: {what}")
-
-    return workload
+CLIP, LR = 5.0, 1e-3
 
 
-def _no_data(data_dir: Path) -> dict[str, np.ndarray]:
-    return {}
+# -- the Sutskever LSTM ------------------------------------------------------------------------------------------
+LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS = 256, 512, 2
+
+LSTM_NOTES = (
+    "Training: enc2dec's Seq2Seq (compute_loss / backward_loss) against nn.LSTM with packed sources, from the same "
+    "weights. The two time loops (lstm.py _backprop and _run) take most of enc2dec's self time (profile_top): each "
+    "step of each layer makes one (B, H) x (H, 4H) product (128 x 512 x 2048, 0.27 GFLOP) and 10-15 elementwise "
+    "passes over (B, H) arrays in numpy's single-threaded kernels; the one-shot products (weight gradients, input "
+    "projections, output layer and loss) are large GEMMs. Products this small gain little from a second thread, "
+    "and on the shared machine each 2-thread BLAS call inside the loop waits for its second thread to be "
+    "scheduled, so the loop's ~280 calls per step keep the GEMM fraction far below 0.5, for PyTorch as well. What "
+    "would close the gap: a fused cell kernel (one pass instead of ~15; an optional compiled path tested for "
+    "identical results), a wavefront over layers and directions so that each thread runs its own single-threaded "
+    "product, and larger batches. The 1-thread control run (results/perf_1thread.json, training only) reached 0.44 "
+    "of the 1-thread peak. Decoding: per step the decoder's 2 layers (4 products (N, E or H) x (., 4H)) and the "
+    "output projection (N, H) x (H, V), V = 10k, the largest product, with N = 128 rows greedy and up to 640 in "
+    "beam search; both frameworks run the same products. Fixed: beam search added the float64 beam scores to all "
+    "(B, K * V) candidates and ran argpartition over them (about 20% of beam time); it now picks each beam's 2K "
+    "best tokens in float32 first and ranks K * 2K sums per sentence."
+)
+
+
+def _lstm_flops(src_len: np.ndarray, tgt_len: np.ndarray, tgt_vocab: int) -> float:
+    n_src, n_tgt = int(src_len.sum()), int((tgt_len - 1).sum())
+    forward = lstm_flops(n_src + n_tgt, LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS)
+    return forward + gemm_flops(n_tgt, tgt_vocab, LSTM_HIDDEN)  # the output projection, real positions only
+
+
+def workload_lstm(arrays: dict[str, np.ndarray]) -> Workload:
+    from enc2dec.models.seq2seq import Seq2Seq, Seq2SeqConfig
+
+    config = Seq2SeqConfig(cell="lstm", embed_size=LSTM_EMBED, hidden_size=LSTM_HIDDEN, n_layers=LSTM_LAYERS,
+                           reverse_source=False, init_scale=None)  # fmt: skip
+
+    def make_torch(src_vocab: int, tgt_vocab: int) -> Any:
+        import perf_torch
+
+        return perf_torch.LSTMSeq2Seq(src_vocab, tgt_vocab, LSTM_EMBED, LSTM_HIDDEN, LSTM_LAYERS)
+
+    return seq_workload(
+        arrays,
+        SeqModel(
+            name="lstm",
+            make_enc2dec=lambda v_src, v_tgt: Seq2Seq(config, v_src, v_tgt, rng=np.random.default_rng(0)),
+            make_torch=make_torch,
+            forward_flops=_lstm_flops,
+            config={
+                "embed_size": LSTM_EMBED,
+                "hidden_size": LSTM_HIDDEN,
+                "n_layers": LSTM_LAYERS,
+                "model": "enc2dec.models.seq2seq.Seq2Seq(cell lstm, source not reversed, layer-default init, no "
+                "dropout): embeddings -> 2-layer LSTM encoder (final states) -> 2-layer LSTM decoder -> Linear -> "
+                "softmax cross-entropy on real target positions; PyTorch: nn.LSTM with packed sources",
+            },
+            notes=LSTM_NOTES,
+        ),
+    )
+
+
+# -- the attention GRU -------------------------------------------------------------------------------------------
+ATT_EMBED, ATT_HIDDEN, ATT_ENCODER, ATT_SMOOTHING = 256, 512, 512, 0.1
+
+ATTENTION_NOTES = (
+    "Training: enc2dec's AttentionSeq2Seq against perf_torch.AttentionGRU (nn.GRU, bidirectional and packed), from "
+    "the same weights (step-0 losses agree, see agreement). As for the LSTM, the GRU time loops (gru.py _backprop "
+    "and _run: the bidirectional encoder, 2 x 512, and the decoder, 512) take most of enc2dec's time: one "
+    "(B, H) x (H, 3H) product and ~17 elementwise passes per step and direction; attention (two batched products "
+    "over (B, T, S) for all steps at once, Luong without input feeding), h~ and the output layer are a small "
+    "share. What would close a gap: the same as for the LSTM (a fused GRU cell kernel; running the two encoder "
+    "directions concurrently, one thread each). Decoding: per step one GRU step, attention over the memory (a "
+    "(N, 1, H) x (N, H, S) product and the weighted sum over (N, S, 2 x 512)), h~ and the output projection; "
+    "beam search also reorders the memory and keys with the beams each step (select_rows copies (N, S, 1024) and "
+    "(N, S, 512) arrays), as the PyTorch side does."
+)
+
+
+def _attention_flops(src_len: np.ndarray, tgt_len: np.ndarray, tgt_vocab: int) -> float:
+    E, H, He = ATT_EMBED, ATT_HIDDEN, ATT_ENCODER
+    M = 2 * He
+    n_src, n_tgt = int(src_len.sum()), int((tgt_len - 1).sum())
+    pairs = int((src_len * (tgt_len - 1)).sum())  # (query, key) pairs of real positions
+    return (
+        2 * n_src * gemm_flops(1, 3 * He, E + He)  # bidirectional GRU encoder
+        + len(src_len) * gemm_flops(1, H, M)  # bridge
+        + n_src * gemm_flops(1, H, M)  # keys = memory W_a, once per source
+        + n_tgt * gemm_flops(1, 3 * H, E + H)  # GRU decoder
+        + pairs * 2.0 * (H + M)  # scores and weighted sums
+        + n_tgt * (gemm_flops(1, H, M + H) + gemm_flops(1, tgt_vocab, H))  # h~ and the output projection
+    )
+
+
+def workload_attention(arrays: dict[str, np.ndarray]) -> Workload:
+    from enc2dec.models.attention_seq2seq import AttentionSeq2Seq, AttentionSeq2SeqConfig
+
+    config = AttentionSeq2SeqConfig(
+        cell="gru",
+        embed_size=ATT_EMBED,
+        hidden_size=ATT_HIDDEN,
+        encoder_size=ATT_ENCODER,
+        bidirectional=True,
+        attention="luong",
+        score="general",
+        input_feeding=False,
+        dropout=0.0,
+        label_smoothing=ATT_SMOOTHING,
+    )
+
+    def make_torch(src_vocab: int, tgt_vocab: int) -> Any:
+        import perf_torch
+
+        return perf_torch.AttentionGRU(src_vocab, tgt_vocab, ATT_EMBED, ATT_HIDDEN, ATT_ENCODER, ATT_SMOOTHING)
+
+    return seq_workload(
+        arrays,
+        SeqModel(
+            name="attention",
+            make_enc2dec=lambda v_src, v_tgt: AttentionSeq2Seq(config, v_src, v_tgt, rng=np.random.default_rng(0)),
+            make_torch=make_torch,
+            forward_flops=_attention_flops,
+            config={
+                "embed_size": ATT_EMBED,
+                "hidden_size": ATT_HIDDEN,
+                "encoder_size": f"{ATT_ENCODER} per direction (memory {2 * ATT_ENCODER})",
+                "model": "enc2dec.models.attention_seq2seq.AttentionSeq2Seq(cell gru, bidirectional, attention luong, "
+                "score general, no input feeding, no dropout, label smoothing 0.1; the library's default attention "
+                "and that of configs/m30k_de_en_attention.yaml): bidirectional GRU encoder -> memory; tanh(Linear) "
+                "bridge from both final states to the decoder; GRU decoder; attention over the memory after each "
+                "step; h~ = tanh(W_c [c; s]) -> Linear -> cross-entropy on real targets; PyTorch: "
+                "benchmarks/perf_torch.py AttentionGRU, the same",
+            },
+            notes=ATTENTION_NOTES,
+        ),
+    )
+
+
+# -- the Transformer ---------------------------------------------------------------------------------------------
+TF_SIZE, TF_HEADS, TF_FF, TF_LAYERS, TF_SMOOTHING = 256, 8, 512, 3, 0.1
+
+TRANSFORMER_NOTES = (
+    "Training: enc2dec's Transformer against torch.nn.Transformer (pre-LN) with the same embeddings, positions and "
+    "tied output, from the same weights (step-0 losses agree, see agreement). The step is GEMM-bound: Linear "
+    "forward and backward (qkv, output, FFN projections over all B x T positions) and the tied output projection "
+    "(N, D) x (D, V) dominate enc2dec's self time; attention is one batched product per head group "
+    "(B, nh, T, S). PyTorch runs attention as a fused kernel (scaled_dot_product_attention) and its elementwise "
+    "work (LayerNorm, ReLU, residuals, softmax) multi-threaded and fused; enc2dec's elementwise passes are "
+    "single-threaded numpy, each allocating its result. What would close a gap: fewer elementwise passes "
+    "(LayerNorm forward and backward in place, the residual added into the sublayer's output buffer), and larger "
+    "products (B x T = ~2600 rows of width 256 is small for 2 threads). Decoding: enc2dec's KV cache computes "
+    "only the newest position each step (source keys and values projected once), while nn.Transformer re-runs "
+    "the decoder over the whole prefix, O(T^2) work, so enc2dec's advantage grows with output length. Left in "
+    "enc2dec's beam search: the cache grows by np.concatenate each step, and reordering beams copies every "
+    "layer's self and source keys and values (3 layers x 4 arrays of (B*K, nh, ., dh)); a preallocated cache and "
+    "source keys stored once per sentence would remove those copies. Fixed: the decoding projections ran as "
+    "stacked (B, 1, D) @ (D, n) products, which numpy executes as B one-row products; now one 2-D product."
+)
+
+
+def _transformer_flops(src_len: np.ndarray, tgt_len: np.ndarray, tgt_vocab: int) -> float:
+    D, F = TF_SIZE, TF_FF
+    t_len = tgt_len - 1
+    n_src, n_tgt = int(src_len.sum()), int(t_len.sum())
+    dense = gemm_flops(1, 4 * D, D) + 2 * gemm_flops(1, F, D)  # qkv and out projections, the FFN
+    encoder = n_src * dense + int((src_len * src_len).sum()) * 4.0 * D  # scores and weighted sums
+    decoder = n_tgt * (dense + gemm_flops(1, 2 * D, D)) + n_src * gemm_flops(1, 2 * D, D)  # + cross q, out; kv
+    decoder += int((t_len * (t_len + 1) // 2).sum()) * 4.0 * D + int((src_len * t_len).sum()) * 4.0 * D
+    return TF_LAYERS * (encoder + decoder) + n_tgt * gemm_flops(1, tgt_vocab, D)
+
+
+def workload_transformer(arrays: dict[str, np.ndarray]) -> Workload:
+    from enc2dec.attention.transformer_layers import sinusoid_table
+    from enc2dec.models.transformer import Transformer, TransformerConfig
+
+    config = TransformerConfig(
+        model_size=TF_SIZE,
+        n_heads=TF_HEADS,
+        ff_size=TF_FF,
+        n_encoder_layers=TF_LAYERS,
+        n_decoder_layers=TF_LAYERS,
+        dropout=0.0,
+        pre_norm=True,
+        positions="sinusoidal",
+        tie_output=True,
+        label_smoothing=TF_SMOOTHING,
+    )
+
+    def make_torch(src_vocab: int, tgt_vocab: int) -> Any:
+        import perf_torch
+
+        table = sinusoid_table(config.max_positions, TF_SIZE)
+        return perf_torch.TransformerSeq2Seq(src_vocab, tgt_vocab, TF_SIZE, TF_HEADS, TF_FF, (TF_LAYERS, TF_LAYERS),
+                                             TF_SMOOTHING, table)  # fmt: skip
+
+    return seq_workload(
+        arrays,
+        SeqModel(
+            name="transformer",
+            make_enc2dec=lambda v_src, v_tgt: Transformer(config, v_src, v_tgt, rng=np.random.default_rng(0)),
+            make_torch=make_torch,
+            forward_flops=_transformer_flops,
+            config={
+                "model_size": TF_SIZE,
+                "n_heads": TF_HEADS,
+                "ff_size": TF_FF,
+                "n_layers": [TF_LAYERS, TF_LAYERS],
+                "model": "enc2dec.models.transformer.Transformer (pre-LN, sinusoidal positions, embeddings * sqrt(D), "
+                "output tied to the target embedding, no dropout, label smoothing 0.1) vs torch.nn.Transformer("
+                "norm_first=True, batch_first=True, dropout 0) with the same embeddings, positions and tied output "
+                "(benchmarks/perf_torch.py). Decoding: enc2dec's KV cache (one new position per step, source keys "
+                "and values projected once) vs PyTorch re-running nn.Transformer's decoder over the whole prefix "
+                "each step, what nn.Transformer offers and most users write",
+            },
+            notes=TRANSFORMER_NOTES,
+        ),
+    )
 
 
 REGISTRY: dict[str, tuple[Callable[[Path], dict[str, np.ndarray]], Callable[[dict[str, np.ndarray]], Workload]]] = {
     "autoencoder": (prepare_autoencoder, workload_autoencoder),
     "lstm": (prepare_multi30k, workload_lstm),
-    "attention": (_no_data, _unavailable("attention", "enc2dec has no attention GRU model yet")),
-    "transformer": (_no_data, _unavailable("transformer", "enc2dec has no Transformer model yet")),
+    "attention": (prepare_multi30k, workload_attention),
+    "transformer": (prepare_multi30k, workload_transformer),
 }

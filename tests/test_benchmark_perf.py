@@ -7,11 +7,14 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 perf = pytest.importorskip("perf")
 perf_models = pytest.importorskip("perf_models")
+perf_search = pytest.importorskip("perf_search")
+results_file = pytest.importorskip("results_file")
 
 
 def test_mlp_flops_counts_every_gemm_but_the_first_input_gradient():
@@ -36,7 +39,7 @@ def _measured(train: float, mem: float) -> dict:
             "enc2dec": {"growth_mb": ratio(10.0)},
             "torch": {"growth_mb": ratio(20.0)},
         },
-        "profile": [{"function": "linear.py:29(backward)", "share": 0.75, "ms_per_step": 3.0}],
+        "profile": [{"function": "linear.py:29(backward)", "share": 0.75, "ms_per_call": 3.0}],
     }
 
 
@@ -56,9 +59,44 @@ def test_results_file_metrics_notes_and_table(tmp_path):
         "versions": {"torch": "2.13.0"},
         "config": {"repeats": 3, "threads": 2},
     }
-    path = tmp_path / "results" / "perf.json"
-    perf.write_json(path, results)
-    assert json.loads(path.read_text()) == results
+    path = results_file.write_results(
+        "perf", results["config"], metrics, directory=tmp_path / "results", details=details, peak=results["peak"]
+    )
+    written = json.loads(path.read_text())
+    assert written["metrics"] == metrics and written["details"] == details and "numpy" in written["versions"]
     table = perf.markdown_table(results)
     assert "| autoencoder | samples/s | **1.50** (0.75–3.00) |" in table
     assert "| lstm | – | not available |" in table
+
+
+class _TorchToy:
+    """The decoding tests' toy StepModel behind perf_search's tensor interface."""
+
+    def __init__(self, toy, torch):
+        self.toy, self.torch = toy, torch
+
+    def encode(self, src, src_len):
+        return {k: self.torch.from_numpy(v) for k, v in self.toy.encode(src.numpy(), src_len.numpy()).items()}
+
+    def step(self, prev, state):
+        log_probs, new = self.toy.step(prev.numpy(), {k: v.numpy() for k, v in state.items()})
+        return self.torch.from_numpy(log_probs), {k: self.torch.from_numpy(v) for k, v in new.items()}
+
+
+@pytest.mark.parametrize("eos_bias", [0.0, 2.0])
+def test_torch_searches_follow_enc2dec_decoding(eos_bias):
+    """perf_search's PyTorch greedy and beam search give enc2dec.decoding's tokens and token counts."""
+    torch = pytest.importorskip("torch")
+    from tests.decoding.toy import ToyModel
+
+    toy = ToyModel(vocab_size=7, seed=1, eos_bias=eos_bias)
+    rng = np.random.default_rng(0)
+    src_len = rng.integers(1, 6, size=9)
+    src = rng.integers(4, 7, size=(9, 5))
+    twin = _TorchToy(toy, torch)
+    for ours, theirs in (
+        (perf_search.enc2dec_greedy, perf_search.greedy),
+        (perf_search.enc2dec_beam, perf_search.beam),
+    ):
+        expected = ours(toy, src, src_len)
+        assert theirs(twin, torch.from_numpy(src), torch.from_numpy(src_len)) == expected
