@@ -100,10 +100,7 @@ def beam_search(
         # those 2K lie among each row's 2K most likely tokens: select those first, in float32 over (N, V), and
         # add the float64 beam scores to K * 2K candidates per sentence only
         n_cand = min(2 * K, K * V)
-        if n_cand < V:
-            row_top = np.argpartition(log_probs, V - n_cand, axis=1)[:, V - n_cand :]  # (n_act*K, 2K), unordered
-        else:
-            row_top = np.broadcast_to(np.arange(V), (n_act * K, V))
+        row_top = top_columns(log_probs, n_cand)  # (n_act*K, 2K), unordered
         row_scores = np.take_along_axis(log_probs, row_top, axis=1).reshape(n_act, K, -1)
         cand = (beam_scores[:, :, None] + row_scores).reshape(n_act, -1)  # (n_act, K * 2K)
         cand_tok = row_top.reshape(n_act, -1) + (np.arange(K) * V).repeat(row_top.shape[1])  # beam * V + token
@@ -154,3 +151,30 @@ def beam_search(
         prev = tok[running].reshape(-1)
 
     return [[hyp for _, hyp in finished[b][:n_best]] for b in range(B)]
+
+
+def top_columns(x: np.ndarray, n: int) -> np.ndarray:
+    """x: (N, V) float -> (N, min(n, V)) int64: the columns of each row's n largest values, unordered (which of
+    equal values at the boundary is taken is unspecified, as with np.argpartition).
+
+    A full np.argpartition over V = 10k columns writes an (N, V) int64 index array and runs several passes; here
+    one pass takes the maximum of each chunk of ~sqrt(V) columns (np.maximum.reduceat, no copy). A row's n largest
+    values lie in its n chunks with the largest maxima (any value outside them is below n chunk maxima, each a
+    distinct element), so argpartition runs over those n chunks only."""
+    N, V = x.shape
+    if n >= V:
+        return np.broadcast_to(np.arange(V), (N, V))
+    size = max(int(np.sqrt(V)), 1)
+    starts = np.arange(0, V, size)
+    if len(starts) <= 2 * n:  # too few chunks to gain anything
+        return np.argpartition(x, V - n, axis=1)[:, V - n :]
+    chunk_max = np.maximum.reduceat(x, starts, axis=1)  # (N, n_chunks)
+    best = np.argpartition(chunk_max, len(starts) - n, axis=1)[:, len(starts) - n :]  # (N, n)
+    cols = (starts[best][:, :, None] + np.arange(size)).reshape(N, -1)  # (N, n * size)
+    valid = cols < V  # the last chunk may be short
+    np.minimum(cols, V - 1, out=cols)
+    # negated, so that the n smallest are wanted; NaN (past the end of a short chunk) sorts after everything, +inf
+    # (a -inf value) included, so a column is never taken twice
+    neg = np.where(valid, np.negative(np.take_along_axis(x, cols, axis=1)), np.nan)
+    pick = np.argpartition(neg, n - 1, axis=1)[:, :n]  # (N, n)
+    return np.take_along_axis(cols, pick, axis=1)

@@ -7,6 +7,7 @@ import pytest
 
 from enc2dec.decoding import beam_search, greedy_search
 from enc2dec.decoding.batch import pad
+from enc2dec.decoding.beam import top_columns
 from tests.decoding.test_greedy import SOURCES
 from tests.decoding.toy import EOS, ToyModel, all_outputs, rescore
 
@@ -125,3 +126,16 @@ def test_option_errors(options, match):
 def test_source_errors_name_beam_search():
     with pytest.raises(ValueError, match=r"beam_search: src_lengths must have shape \(B,\) = \(1,\)"):
         beam_search(ToyModel(), np.zeros((1, 3), dtype=np.int64), np.array([3, 3]))
+
+
+@pytest.mark.parametrize("V, n", [(10_000, 10), (6_007, 6), (150, 10), (40, 10), (12, 20)])
+def test_top_columns_are_the_n_largest(V, n):
+    rng = np.random.default_rng(V)
+    x = rng.standard_normal((7, V), dtype=np.float32)
+    x[3] = -np.inf  # a row with no finite value (a beam that is not alive)
+    x[4, -3:] = 50.0  # the largest values in the short last chunk
+    top = top_columns(x, n)
+    assert top.shape == (7, min(n, V))
+    expected = np.sort(np.argsort(-x[[0, 1, 2, 4, 5, 6]], axis=1, kind="stable")[:, : min(n, V)], axis=1)
+    np.testing.assert_array_equal(np.sort(top[[0, 1, 2, 4, 5, 6]], axis=1), expected)
+    assert len(set(top[3])) == min(n, V)  # distinct columns even when every value ties
