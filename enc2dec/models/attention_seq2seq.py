@@ -322,4 +322,4 @@ class AttentionSeq2Seq(Module):
         new_state.update(memory=memory, keys=keys, mask=mask, attention=weights[:, 0])
         if self.config.input_feeding:
             new_state["feed"] = h
-        return functional.log_softmax(logits), new_state
+        return functional.log_softmax(logits, out=logits), new_state

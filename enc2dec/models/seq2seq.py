@@ -131,4 +131,4 @@ class Seq2Seq(Module):
         x = self.tgt_embed.weight.value[prev_ids]  # (B, E)
         h, new_state = self.decoder.step(x, self.decoder.state_from_batch_major(state))
         logits = h @ self.output.weight.value + self.output.bias.value  # (B, V)
-        return functional.log_softmax(logits), self.decoder.state_to_batch_major(new_state)
+        return functional.log_softmax(logits, out=logits), self.decoder.state_to_batch_major(new_state)

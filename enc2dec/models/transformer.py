@@ -191,7 +191,8 @@ class Transformer(Module):
         state = dict(state)
         for i, (k, v) in enumerate(new):
             state[f"k_self.{i}"], state[f"v_self.{i}"] = k, v
-        return functional.log_softmax(self._project(h[:, 0])), state
+        logits = self._project(h[:, 0])  # (B, V)
+        return functional.log_softmax(logits, out=logits), state
 
 
 class Uncached:

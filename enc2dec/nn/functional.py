@@ -26,9 +26,10 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return y
 
 
-def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """x - logsumexp(x), shifted by the max so nothing overflows."""
-    y = x - x.max(axis=axis, keepdims=True)
+def log_softmax(x: np.ndarray, axis: int = -1, out: np.ndarray | None = None) -> np.ndarray:
+    """x - logsumexp(x), shifted by the max so nothing overflows. out=x overwrites x (decoding's fresh logits)
+    instead of allocating another array of x's size."""
+    y = np.subtract(x, x.max(axis=axis, keepdims=True), out=out)
     y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))
     return y
 
