@@ -231,6 +231,7 @@ def _framing_file(framing: Framing) -> dict:
     return {FRAMING_FILE: lambda tmp: checkpoint.save_json(tmp, framing.to_dict())}
 
 
+@baselines.one_blas_thread()
 def train(
     cfg: ForecastRunConfig, out_dir: str | Path | None = None, *, series: Series | None = None, progress: bool = False
 ) -> TrainResult:
@@ -313,6 +314,7 @@ class Prediction:
     truth: np.ndarray
 
 
+@baselines.one_blas_thread()
 def predict(
     model: TrainedForecaster | str | Path, series: Series | None = None, *, origin: int | None = None,
     csv: str | None = None,
@@ -363,6 +365,7 @@ class Evaluation:
     pictures: dict[str, Path] = field(default_factory=dict)
 
 
+@baselines.one_blas_thread()
 def evaluate(
     model: TrainedForecaster | str | Path,
     series: Series | None = None,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from enc2dec import baselines
 from enc2dec.data.arrays import ArrayBatcher
 from enc2dec.data.series import Series
 from enc2dec.data.windows import Framing, calendar_features, cut_windows, split_points, window_origins
@@ -95,6 +96,7 @@ def _lengths(x: np.ndarray) -> np.ndarray:
     return np.full(len(x), x.shape[1], dtype=np.int64)
 
 
+@baselines.one_blas_thread()
 def train_autoencoder(
     cfg: ForecastRunConfig, out_dir: str | Path | None = None, *, series: Series | None = None, progress: bool = False
 ) -> AutoencoderResult:
