@@ -65,6 +65,9 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be one of {allowed}, got {value!r}")
         if self.max_epochs is None and self.max_steps is None and self.max_minutes is None:
             raise ValueError("TrainConfig: set at least one budget: max_epochs, max_steps or max_minutes")
+        if self.schedule == "cosine" and self.max_epochs is None and self.max_steps is None:
+            raise ValueError("TrainConfig: schedule 'cosine' decays over the run's length in steps: set max_steps "
+                             "or max_epochs (a max_minutes budget alone gives it no length)")  # fmt: skip
         for name in ("max_epochs", "max_steps", "max_minutes"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -101,7 +104,7 @@ def build_schedule(config: TrainConfig, steps_per_epoch: int) -> Callable[[int],
     if config.schedule == "warmup_inv_sqrt":
         return WarmupInverseSqrt(config.lr, max(config.warmup_steps, 1))
     if config.schedule == "cosine":
-        total = config.max_steps or (config.max_epochs or 1) * steps_per_epoch
+        total = config.max_steps or config.max_epochs * steps_per_epoch  # __post_init__: one of them is set
         return Cosine(config.lr, total, config.warmup_steps, config.min_lr)
     return Constant(config.lr)
 

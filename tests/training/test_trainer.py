@@ -96,3 +96,6 @@ def test_config_needs_a_budget():
         TrainConfig()
     with pytest.raises(ValueError, match="TrainConfig.optimizer must be one of"):
         TrainConfig(optimizer="rmsprop", max_steps=1)
+    with pytest.raises(ValueError, match="cosine.*set max_steps or max_epochs"):
+        TrainConfig(schedule="cosine", max_minutes=5)
+    TrainConfig(schedule="cosine", max_minutes=5, max_epochs=3)  # the epochs give it a length
