@@ -72,11 +72,10 @@ def main() -> int:
 
     from enc2dec import config as config_io
     from enc2dec import translation
-    from enc2dec.data.batching import batches_in_order
     from enc2dec.data.datasets.multi30k import read_multi30k
     from enc2dec.data.text import ParallelText
     from enc2dec.models.transformer import Uncached
-    from enc2dec.training import checkpoint, evaluate_loss
+    from enc2dec.training import checkpoint
     from enc2dec.training.metrics import perplexity, translation_scores
 
     out = Path(args.out)
@@ -109,7 +108,7 @@ def main() -> int:
     hyps = [translator.detokenize(h[0].tokens) if h else "" for h in cached]
     scores = translation_scores(hyps, test.tgt)
     tgt = [translator.tgt_vocab.encode(translator.tgt_tokenizer.tokenize(s)) for s in test.tgt]
-    test_loss = evaluate_loss(model, batches_in_order(ParallelText(src, tgt, test.src, test.tgt), d.batch_size))
+    test_loss = translation.test_nll(model, ParallelText(src, tgt, test.src, test.tgt), d.batch_size)
 
     # the cache's speed-up: beam 5 over test_2016_flickr, without and with the cache
     beam5 = dict(method="beam", beam_size=5, length_penalty=d.length_penalty)
