@@ -10,8 +10,6 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from enc2dec.data.batching import pad
 from enc2dec.decoding.beam import beam_search
 from enc2dec.decoding.greedy import greedy_search
