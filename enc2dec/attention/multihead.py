@@ -116,26 +116,19 @@ class MultiHeadAttention(Module):
         return k, v
 
     # -- decoding: no caches for backward -----------------------------------------------------------------------
-    def _linear(self, layer: Linear, x: np.ndarray) -> np.ndarray:
-        """x: (..., n_in) -> (..., n_out) as one 2-D product, like Linear.forward (a stacked (B, 1, D) @ (D, n)
-        runs as B one-row products, 2-10x slower), without its cache."""
-        y = x.reshape(-1, x.shape[-1]) @ layer.weight.value  # (N, n_out)
-        y += layer.bias.value
-        return y.reshape(*x.shape[:-1], -1)
-
     def _attend(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         """q: (B, nh, T, dh) unscaled, k, v: (B, nh, S, dh) -> y: (B, T, D), through the output projection."""
         a = masked_softmax((q * self.scale) @ k.transpose(0, 1, 3, 2), _head_mask(mask))  # (B, nh, T, S)
-        return self._linear(self.out, merge_heads(a @ v))
+        return self.out.apply(merge_heads(a @ v))
 
     def project_memory(self, memory: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cross-attention keys and values, once per source. memory: (B, S, D) -> k, v: (B, nh, S, dh) each."""
-        k, v = self._split_kv(self._linear(self.kv, memory))
+        k, v = self._split_kv(self.kv.apply(memory))
         return np.ascontiguousarray(k), np.ascontiguousarray(v)
 
     def step_cross(self, x: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         """x: (B, t, D), k, v: (B, nh, S, dh) from project_memory, mask: (B, 1, S) -> y: (B, t, D)."""
-        return self._attend(split_heads(self._linear(self.q, x), self.n_heads), k, v, mask)
+        return self._attend(split_heads(self.q.apply(x), self.n_heads), k, v, mask)
 
     def step_self(
         self, x: np.ndarray, k_past: np.ndarray, v_past: np.ndarray
@@ -143,7 +136,7 @@ class MultiHeadAttention(Module):
         """The newest position only. x: (B, 1, D), k_past, v_past: (B, nh, t, dh) ->
         y: (B, 1, D), k, v: (B, nh, t + 1, dh). Every past position is visible, so no mask."""
         B = x.shape[0]
-        q, k, v = self._linear(self.qkv, x).reshape(B, 1, 3, self.n_heads, -1).transpose(2, 0, 3, 1, 4)
+        q, k, v = self.qkv.apply(x).reshape(B, 1, 3, self.n_heads, -1).transpose(2, 0, 3, 1, 4)
         k = np.concatenate([k_past, k], axis=2)  # (B, nh, t, dh) -> (B, nh, t + 1, dh)
         v = np.concatenate([v_past, v], axis=2)
         return self._attend(q, k, v, None), k, v

@@ -316,8 +316,8 @@ class AttentionSeq2Seq(Module):
             s, rnn_state = self.decoder.step(x, rnn_state)  # (B, H)
             context, weights, _ = self.attention.attend(s[:, None], keys, memory, mask)
         cat = np.concatenate([context[:, 0], s], axis=1)  # (B, M + H)
-        h = np.tanh(cat @ self.combine.weight.value + self.combine.bias.value)  # (B, H)
-        logits = h @ self.output.weight.value + self.output.bias.value  # (B, V)
+        h = np.tanh(self.combine.apply(cat))  # (B, H)
+        logits = self.output.apply(h)  # (B, V)
         new_state = self.decoder.state_to_batch_major(rnn_state)
         new_state.update(memory=memory, keys=keys, mask=mask, attention=weights[:, 0])
         if self.config.input_feeding:

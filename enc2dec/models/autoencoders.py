@@ -204,7 +204,7 @@ class ContractiveAutoencoder(Autoencoder):
 
     def penalty(self, x: np.ndarray, context: np.ndarray) -> float:
         linear, act = self.encoder.layers[0], self.encoder.layers[1]
-        a = x @ linear.weight.value + linear.bias.value  # (B, H), recomputed: the layers' caches belong to backward
+        a = linear.apply(x)  # (B, H), recomputed: the layers' caches belong to backward
         h = sigmoid(a) if isinstance(act, Sigmoid) else np.tanh(a)
         s_prime = h * (1 - h) if isinstance(act, Sigmoid) else 1 - h * h  # (B, H)
         r = np.sum(linear.weight.value**2, axis=0)  # (H,)

@@ -95,12 +95,6 @@ def _split_grad(dx: np.ndarray, has_features: bool) -> tuple[np.ndarray, ...]:
     return (d_values, np.ascontiguousarray(dx[..., 1:].transpose(1, 0, 2))) if has_features else (d_values,)
 
 
-def _affine(layer: Linear, x: np.ndarray) -> np.ndarray:
-    """layer's output for x: (..., n_in) as one 2-D product, without a cache (for decoding)."""
-    y = x.reshape(-1, x.shape[-1]) @ layer.weight.value + layer.bias.value  # (N, n_out)
-    return y.reshape(*x.shape[:-1], -1)
-
-
 class Forecaster(Module):
     """Input projection -> Stacked encoder -> context (final states) -> Stacked decoder [-> attention] -> head."""
 
@@ -212,7 +206,7 @@ class Forecaster(Module):
             _step_inputs(self, np.zeros((B, horizon), self.dtype), tgt_features, c.feature_size, "tgt")  # checks
         was_training = self.training
         self.eval()
-        x = _affine(self.src_proj, _step_inputs(self, src, src_features, c.feature_size, "src"))  # (S, B, E)
+        x = self.src_proj.apply(_step_inputs(self, src, src_features, c.feature_size, "src"))  # (S, B, E)
         memory, state = self.encoder.forward(x)
         self.clear_cache()
         self.train(was_training)
@@ -220,16 +214,16 @@ class Forecaster(Module):
         keys = None if self.attention is None else self.attention.project_memory(memory)
         out = np.empty((B, horizon, self.head.weight.shape[1]), dtype=src.dtype)
         prev = src[:, -1]
+        step_in = np.empty((B, 1 + c.feature_size), dtype=src.dtype)  # [y_{t-1}; f_t], refilled each step
         for t in range(horizon):
-            step_in = np.empty((B, 1 + c.feature_size), dtype=src.dtype)
             step_in[:, 0] = prev
             if c.feature_size:
                 step_in[:, 1:] = tgt_features[:, t]
-            s, state = self.decoder.step(_affine(self.tgt_proj, step_in), state)  # (B, H)
+            s, state = self.decoder.step(self.tgt_proj.apply(step_in), state)  # (B, H)
             if self.attention is not None:
                 attended, _, _ = self.attention.attend(s[:, None], keys, memory, None)  # (B, 1, H)
-                s = np.tanh(_affine(self.combine, np.concatenate([attended[:, 0], s], axis=1)))
-            out[:, t] = _affine(self.head, s)
+                s = np.tanh(self.combine.apply(np.concatenate([attended[:, 0], s], axis=1)))
+            out[:, t] = self.head.apply(s)
             prev = out[:, t, 0]
         return (out[..., 0], out[..., 1]) if c.head == "gaussian" else (out[..., 0], None)
 

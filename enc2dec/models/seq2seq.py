@@ -90,7 +90,7 @@ class Seq2Seq(Module):
     def _scheduled_inputs(self, dec_in: np.ndarray, dec_lengths: np.ndarray, context: tuple) -> np.ndarray:
         """Replace a random share of inputs (never bos) by the greedy predictions of a teacher-forced pass."""
         h, _ = self.decoder.forward(self.tgt_embed.forward(dec_in), dec_lengths, context)
-        predicted = (h @ self.output.weight.value + self.output.bias.value).argmax(-1)  # (T-1, B)
+        predicted = self.output.apply(h).argmax(-1)  # (T-1, B)
         self.decoder.clear_cache()
         self.tgt_embed.clear_cache()
         replace = self.rng.random(dec_in.shape) < self.config.scheduled_sampling
@@ -130,5 +130,5 @@ class Seq2Seq(Module):
         """prev_ids: (B,) -> log_probs: (B, V), next state. Caches nothing."""
         x = self.tgt_embed.weight.value[prev_ids]  # (B, E)
         h, new_state = self.decoder.step(x, self.decoder.state_from_batch_major(state))
-        logits = h @ self.output.weight.value + self.output.bias.value  # (B, V)
+        logits = self.output.apply(h)  # (B, V)
         return functional.log_softmax(logits, out=logits), self.decoder.state_to_batch_major(new_state)

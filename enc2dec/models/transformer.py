@@ -124,7 +124,7 @@ class Transformer(Module):
         """h: (N, D) -> logits: (N, V), no cache."""
         if self.output is None:
             return h @ self.tgt_embed.tokens.weight.value.T + self.output_bias.value
-        return h @ self.output.weight.value + self.output.bias.value
+        return self.output.apply(h)
 
     # -- training ---------------------------------------------------------------------------------------------------
     def forward(self, batch: Batch) -> np.ndarray:
