@@ -3,8 +3,8 @@ test_2016_flickr with beam search (sacrebleu, cased, 13a), and the key/value cac
 
     python benchmarks/transformer_multi30k.py --data-dir ../shared/data [--config configs/m30k_de_en_transformer.yaml]
 
-1. trains `enc2dec train CONFIG --out runs/transformer` (one BLAS thread: on a shared 2-core machine a second
-   thread busy-waits), unless --skip-train reuses a finished run;
+1. trains `enc2dec train CONFIG --out runs/transformer` with --threads BLAS threads (2: both cores of the machine;
+   use 1 when other jobs share it, where a second thread busy-waits), unless --skip-train reuses a finished run;
 2. averages the last --average numbered checkpoints (training.keep_checkpoints) into runs/transformer/averaged and
    keeps whichever of best/ and averaged/ has the higher greedy BLEU on the whole validation set (never the test);
 3. scores it on test_2016_flickr (beam search as configured, BLEU, chrF, perplexity);
@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _train(args: argparse.Namespace) -> None:
     cmd = [sys.executable, "-m", "enc2dec.cli", "-v", "train", args.config, "--out", args.out, "--quiet"]
-    cmd += ["--data-dir", args.data_dir] if args.data_dir else []
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    cmd += (["--data-dir", args.data_dir] if args.data_dir else []) + [a for o in args.set for a in ("--set", o)]
+    threads = str(args.threads)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with open(f"{args.out}.log", "w") as log:
         if subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT).returncode != 0:
@@ -62,6 +63,8 @@ def main() -> int:
     parser.add_argument("--data-dir", default=None, help="data folder (else $ENC2DEC_DATA or ~/.cache/enc2dec)")
     parser.add_argument("--average", type=int, default=3, help="average the last N numbered checkpoints")
     parser.add_argument("--skip-train", action="store_true", help="reuse the finished run in --out")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS threads for training")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="training config override")
     parser.add_argument("--limit", type=int, default=None, help="smoke test: only the first N valid/test sentences")
     args = parser.parse_args()
 
@@ -79,7 +82,7 @@ def main() -> int:
     from enc2dec.training.metrics import perplexity, translation_scores
 
     out = Path(args.out)
-    cfg = translation.load_config(ROOT / args.config)
+    cfg = translation.load_config(ROOT / args.config, args.set)
     state = checkpoint.load_json(out / "last" / checkpoint.STATE_FILE)
     valid = read_multi30k("val", cfg.data.src_lang, cfg.data.tgt_lang, args.data_dir)
     test = read_multi30k("test_2016_flickr", cfg.data.src_lang, cfg.data.tgt_lang, args.data_dir)
@@ -138,11 +141,12 @@ def main() -> int:
         model=selected,
         averaged_from=[str(p) for p in averaged_from] if "averaged" in candidates else [],
         bleu_signature=scores.bleu_signature,
-        training_command=f"OPENBLAS_NUM_THREADS=1 enc2dec train {args.config} --out {args.out}"
-        + (f" --data-dir {args.data_dir}" if args.data_dir else ""),
-        notes=f"One BLAS thread, on a 2-core machine shared with other jobs (1-minute load average {load_before:.1f} "
-        f"at the start, {os.getloadavg()[0]:.1f} at the end). Model: the {selected} checkpoint, chosen by greedy "
-        "BLEU on the whole validation set.",
+        training_command=f"OPENBLAS_NUM_THREADS={args.threads} enc2dec train {args.config} --out {args.out}"
+        + (f" --data-dir {args.data_dir}" if args.data_dir else "")
+        + "".join(f" --set {o}" for o in args.set),
+        notes=f"Training with {args.threads} BLAS thread(s), decoding with one, on a 2-core machine (1-minute load "
+        f"average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end). Model: the {selected} "
+        "checkpoint, chosen by greedy BLEU on the whole validation set.",
     )
     print(json.dumps(metrics, indent=2))
     print(f"BLEU signature: {scores.bleu_signature}\nwrote {path}")
