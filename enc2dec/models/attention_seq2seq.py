@@ -155,7 +155,7 @@ class AttentionSeq2Seq(Module):
         T, B = x.shape[:2]
         real = np.arange(T)[None, :] < dec_lengths[:, None]  # (B, T)
         if self.config.looping:
-            combined, loop_cache = self._loop_forward(x, dec_lengths, state0, keys, memory, mask, real)
+            combined, loop_cache = self._loop_forward(x, state0, keys, memory, mask, real)
         else:
             s, _ = self.decoder.forward(x, dec_lengths, state0)  # (T, B, H)
             query = s.transpose(1, 0, 2)  # (T, B, H) -> (B, T, H)
@@ -201,35 +201,35 @@ class AttentionSeq2Seq(Module):
         self.backward(self.loss.backward())
 
     # -- the looping decoders (bahdanau; luong with input feeding) ---------------------------------------------------
-    def _loop_forward(self, x, lengths, state0, keys, memory, mask, real) -> tuple[np.ndarray, Any]:
+    def _loop_forward(self, x, state0, keys, memory, mask, real) -> tuple[np.ndarray, Any]:
         """x: (T, B, E) embedded inputs -> h~ at the N real positions (N, H), and the loop's cache."""
         c = self.config
         T, B, _ = x.shape
         H, M = c.hidden_size, c.memory_size
         rnn = self.decoder.layers[0]
         bahdanau = c.attention == "bahdanau"
-        steps = np.arange(T)[:, None] < lengths[None, :]  # (T, B)
         state = tuple(s[0] for s in state0) if rnn.has_cell else (state0[0],)  # (B, H) each
         cats = np.empty((T, B, M + H), dtype=x.dtype)  # [c_t; s_t], the input of h~_t
         feeds = np.zeros((T + 1, B, H), dtype=x.dtype)  # luong: h~_{t-1} at t, h~_{-1} = 0
         att_caches, rnn_caches = [], []
         W, b = self.combine.weight.value, self.combine.bias.value
+        # The RNN runs every row at every step: a row's steps past its length come after all its real ones, so they
+        # change nothing that is kept (their outputs are dropped, their gradients are zero).
         for t in range(T):
-            mask_t = None if steps[t].all() else steps[t][None, :, None]  # (1, B, 1)
             if bahdanau:  # attend with s_{t-1}, then read [y_{t-1}; c_t]
                 ctx, _, ac = self.attention.attend(state[0][:, None], keys, memory, mask)  # (B, 1, M)
                 cats[t, :, :M] = ctx[:, 0]
                 inp = np.concatenate([x[t], ctx[:, 0]], axis=1)  # (B, E + M)
             else:
                 inp = np.concatenate([x[t], feeds[t]], axis=1)  # (B, E + H)
-            h_seq, state, rc = rnn._run(inp[None], mask_t, state)  # (1, B, H), zero at padded rows
+            h_seq, state, rc = rnn._run(inp[None], None, state)  # (1, B, H)
             cats[t, :, M:] = h_seq[0]
             if not bahdanau:  # attend with s_t; h~_t is the next step's extra input (Luong eq. 5)
                 ctx, _, ac = self.attention.attend(h_seq[0][:, None], keys, memory, mask)
                 cats[t, :, :M] = ctx[:, 0]
                 np.tanh(cats[t] @ W + b, out=feeds[t + 1])
             att_caches.append(ac)
-            rnn_caches.append((rc, mask_t))
+            rnn_caches.append(rc)
         if bahdanau:  # h~ for all steps at once
             combined = self.combine_act.forward(self.combine.forward(cats.transpose(1, 0, 2)[real]))  # (N, H)
         else:
@@ -256,7 +256,7 @@ class AttentionSeq2Seq(Module):
         d_states = tuple(np.zeros((B, H), dtype=x.dtype) for _ in range(2 if rnn.has_cell else 1))
         d_feed = np.zeros((B, H), dtype=x.dtype)  # bahdanau: d s_t as step t+1's query; luong: d h~_t as its input
         for t in reversed(range(T)):
-            rc, mask_t = rnn_caches[t]
+            rc = rnn_caches[t]
             if bahdanau:
                 ds = d_cat[t, :, M:] + d_feed  # d s_t: from h~_t and from the query of step t + 1
             else:
@@ -268,9 +268,7 @@ class AttentionSeq2Seq(Module):
                 d_keys += dk
                 d_memory += dm
                 ds = d_cs[:, M:] + dq[:, 0]  # s_t is in [c_t; s_t] and is the query
-            if mask_t is not None:
-                ds *= mask_t[0]  # s_t at a padded step is an output constant at zero
-            d_in, d_states = rnn._backprop(rc, ds[None], d_states, mask_t)  # (1, B, E + ·)
+            d_in, d_states = rnn._backprop(rc, ds[None], d_states, None)  # (1, B, E + ·)
             dx[t] = d_in[0, :, :E]
             if bahdanau:
                 d_ctx = d_in[0, :, E:] + d_cat[t, :, :M]  # c_t is in the RNN input and in [c_t; s_t]

@@ -8,8 +8,11 @@ initial state passed to `forward`, the final state it returns, the state `step` 
 gradients of these in `backward` all have this one form. A missing initial state is zeros.
 
 Padding: with `lengths: (B,) int64`, step t of sequence b is real when t < lengths[b]. Past its length a sequence's
-state is carried unchanged (`np.copyto(new, prev, where=padded)`) and its output is zero, so the final state is
-the state at the sequence's own last step and padding never changes a result.
+state is carried unchanged and its output is zero, so the final state is the state at the sequence's own last step
+and padding never changes a result. `forward` orders the batch longest first (and restores the caller's order on
+the way out), so that the sequences still running at step t are the first `live[t]` rows: each step computes only
+those rows, as a view, and the products over all steps (input projections, weight gradients) skip the padded rows
+when there are many (PyTorch's packed sequences do the same).
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ def check_input(owner: Any, name: str, x: Any, ndim: int, size: int, layout: str
     return x.shape[:-1]
 
 
-def padding_mask(owner: Any, lengths: np.ndarray | None, T: int, B: int) -> np.ndarray | None:
-    """lengths: (B,) int -> mask: (T, B, 1) bool, True at real steps; None when every sequence has length T."""
+def padded_lengths(owner: Any, lengths: np.ndarray | None, T: int, B: int) -> np.ndarray | None:
+    """lengths: (B,) int, checked against T and B -> lengths, or None when every sequence has length T."""
     if lengths is None:
         return None
     check_int(owner, "lengths", lengths)
@@ -46,7 +49,7 @@ def padding_mask(owner: Any, lengths: np.ndarray | None, T: int, B: int) -> np.n
         raise ValueError(f"{owner!r}: lengths must be in [0, {T}], got [{lengths.min()}, {lengths.max()}]")
     if B == 0 or lengths.min() == T:
         return None
-    return (np.arange(T)[:, None] < lengths[None, :])[:, :, None]  # (T, B, 1)
+    return lengths
 
 
 def reverse_padded(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
@@ -97,15 +100,27 @@ class Recurrent:
         """x: (T, B, E), lengths: (B,) int64 or None (all T), state: the initial state or None (zeros)
         -> h_seq: (T, B, H), zero past each length; the final state, at each sequence's own last step."""
         T, B = self._check_x(x, "x", 3, "(T, B, {E})")
-        mask = padding_mask(self, lengths, T, B)
-        h_seq, final, cache = self._run(x, mask, self._states(state, B))
-        self._cache = (cache, mask, state is not None)
+        states = self._states(state, B)
+        order = live = None
+        lengths = padded_lengths(self, lengths, T, B)
+        if lengths is not None:
+            order = np.argsort(-lengths, kind="stable")  # longest first: the running sequences are a prefix
+            live = (lengths[order][None, :] > np.arange(T)[:, None]).sum(axis=1)  # (T,) rows running at step t
+            if (order == np.arange(B)).all():
+                order = None
+            else:
+                x, states = x[:, order], tuple(s[order] for s in states)
+        h_seq, final, cache = self._run(x, live, states)
+        if order is not None:
+            back = np.argsort(order)
+            h_seq, final = h_seq[:, back], tuple(f[back] for f in final)
+        self._cache = (cache, live, order, state is not None)
         return h_seq, self._public(final)
 
     def backward(self, dh_seq: np.ndarray | None, d_final: State | None = None) -> Any:
         """dh_seq: (T, B, H) or None (zero), d_final: like the final state or None
         -> dx: (T, B, E), or (dx, d_state) when forward was given an initial state."""
-        cache, mask, has_state = self.pop_cache()
+        cache, live, order, has_state = self.pop_cache()
         x = cache[0]
         T, B, _ = x.shape
         H, dtype = self.hidden_size, self.dtype
@@ -113,18 +128,22 @@ class Recurrent:
             dh_seq = np.zeros((T, B, H), dtype=dtype)
         elif np.shape(dh_seq) != (T, B, H):
             raise ValueError(f"{self!r}: dh_seq must have shape {(T, B, H)}, got {np.shape(dh_seq)}")
-        elif mask is not None:
-            dh_seq = dh_seq * mask  # the outputs at padded steps are constants (zero)
+        elif order is not None:
+            dh_seq = dh_seq[:, order]  # its padded steps are never read: the outputs there are constants (zero)
         names = ("h", "c") if self.has_cell else ("h",)
         d_parts = (None,) * len(names) if d_final is None else (tuple(d_final) if self.has_cell else (d_final,))
         for name, d in zip(names, d_parts):
             if d is not None and np.shape(d) != (B, H):
                 raise ValueError(f"{self!r}: d_final {name} must have shape {(B, H)}, got {np.shape(d)}")
         # the reversed loops accumulate into these in place: always fresh copies in the parameters' dtype
+        rows = slice(None) if order is None else order
         d_states = tuple(
-            np.zeros((B, H), dtype=dtype) if d is None else np.array(d, dtype=dtype, copy=True) for d in d_parts
+            np.zeros((B, H), dtype=dtype) if d is None else np.asarray(d, dtype=dtype)[rows].copy() for d in d_parts
         )
-        dx, d_state = self._backprop(cache, dh_seq, d_states, mask)
+        dx, d_state = self._backprop(cache, dh_seq, d_states, live)
+        if order is not None:
+            back = np.argsort(order)
+            dx, d_state = dx[:, back], tuple(d[back] for d in d_state)
         return (dx, self._public(d_state)) if has_state else dx
 
     def step(self, x_t: np.ndarray, state: State | None = None) -> tuple[np.ndarray, State]:
@@ -141,20 +160,27 @@ class Recurrent:
         return f"{self.input_size} -> {self.hidden_size}"
 
     # -- for subclasses ---------------------------------------------------------------------------------------------
-    def _run(self, x: np.ndarray, mask: np.ndarray | None, states: tuple) -> tuple[np.ndarray, tuple, Any]:
-        """x: (T, B, E), mask: (T, B, 1) bool or None, states: tuple of (B, H) -> h_seq, final states, cache."""
+    def _run(self, x: np.ndarray, live: np.ndarray | None, states: tuple) -> tuple[np.ndarray, tuple, Any]:
+        """x: (T, B, E), live: (T,) int, step t's real rows are the first live[t] (None: all B), states: tuple of
+        (B, H) -> h_seq, final states, cache. Past its length a row's state is carried."""
         raise NotImplementedError
 
-    def _backprop(self, cache: Any, dh_seq: np.ndarray, d_states: tuple, mask: np.ndarray | None) -> tuple:
-        """dh_seq: (T, B, H) zero at padded steps, d_states: writable (B, H) arrays -> dx, d_initial_states."""
+    def _backprop(self, cache: Any, dh_seq: np.ndarray, d_states: tuple, live: np.ndarray | None) -> tuple:
+        """dh_seq: (T, B, H), read at real steps only, d_states: writable (B, H) arrays -> dx, d_initial_states."""
         raise NotImplementedError
 
-    def _project(self, x: np.ndarray) -> np.ndarray:
-        """All time steps' input projections in one product: x: (T, B, E) -> x w_x + bias: (T, B, G*H)."""
+    def _project(self, x: np.ndarray, live: np.ndarray | None) -> np.ndarray:
+        """All time steps' input projections in one product: x: (T, B, E) -> x w_x + bias: (T, B, G*H), left
+        unset at padded steps when those are skipped."""
         T, B, E = x.shape
-        gates = x.reshape(T * B, E) @ self.w_x.value  # (T*B, G*H)
-        gates += self.bias.value
-        return gates.reshape(T, B, -1)  # (T, B, G*H)
+        real = _real_rows(live, T, B)
+        if real is None:
+            gates = x.reshape(T * B, E) @ self.w_x.value  # (T*B, G*H)
+            gates += self.bias.value
+            return gates.reshape(T, B, -1)
+        gates = np.empty((T * B, self.w_x.value.shape[1]), dtype=x.dtype)
+        gates[real] = x.reshape(T * B, E)[real] @ self.w_x.value + self.bias.value  # (N, G*H)
+        return gates.reshape(T, B, -1)
 
     @staticmethod
     def _new_states(states: tuple, T: int) -> tuple:
@@ -167,19 +193,30 @@ class Recurrent:
         return tuple(out)
 
     @staticmethod
-    def _outputs(hs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    def _outputs(hs: np.ndarray, live: np.ndarray | None) -> np.ndarray:
         """hs: (T+1, B, H) -> h_seq: (T, B, H), zero at padded steps; a new array, never a view of the cache."""
-        return hs[1:].copy() if mask is None else hs[1:] * mask
+        if live is None:
+            return hs[1:].copy()
+        return hs[1:] * (np.arange(hs.shape[1])[None, :] < live[:, None])[:, :, None]
 
-    def _weight_grads(self, x: np.ndarray, h_prev: np.ndarray, d_gx: np.ndarray, d_gh: np.ndarray) -> np.ndarray:
+    def _weight_grads(
+        self, x: np.ndarray, h_prev: np.ndarray, d_gx: np.ndarray, d_gh: np.ndarray, live: np.ndarray | None
+    ) -> np.ndarray:
         """One product per weight for all steps: x: (T, B, E), h_prev: (T, B, H) the states each step read,
-        d_gx, d_gh: (T, B, G*H) gradients of the pre-activations x w_x + bias and h w_h -> dx: (T, B, E)."""
+        d_gx, d_gh: (T, B, G*H) gradients of the pre-activations x w_x + bias and h w_h, zero at padded steps
+        -> dx: (T, B, E)."""
         T, B, E = x.shape
-        d_gx2 = d_gx.reshape(T * B, -1)  # (T*B, G*H)
-        self.w_x.grad += x.reshape(T * B, E).T @ d_gx2
-        self.w_h.grad += h_prev.reshape(T * B, -1).T @ d_gh.reshape(T * B, -1)
+        real = _real_rows(live, T, B)
+        rows = slice(None) if real is None else real
+        d_gx2 = d_gx.reshape(T * B, -1)[rows]  # (N, G*H)
+        self.w_x.grad += x.reshape(T * B, E)[rows].T @ d_gx2
+        self.w_h.grad += h_prev.reshape(T * B, -1)[rows].T @ d_gh.reshape(T * B, -1)[rows]
         self.bias.grad += d_gx2.sum(axis=0)
-        return (d_gx2 @ self.w_x.value.T).reshape(T, B, E)  # (T*B, G*H) -> (T, B, E)
+        if real is None:
+            return (d_gx2 @ self.w_x.value.T).reshape(T, B, E)  # (T*B, G*H) -> (T, B, E)
+        dx = np.zeros((T * B, E), dtype=x.dtype)
+        dx[real] = d_gx2 @ self.w_x.value.T
+        return dx.reshape(T, B, E)
 
     # -- checks and state conversion --------------------------------------------------------------------------------
     def _check_x(self, x: Any, name: str, ndim: int, layout: str) -> tuple[int, ...]:
@@ -205,6 +242,14 @@ class Recurrent:
 
     def _public(self, states: tuple) -> State:
         return tuple(states) if self.has_cell else states[0]
+
+
+def _real_rows(live: np.ndarray | None, T: int, B: int, skip_below: float = 0.9) -> np.ndarray | None:
+    """The flat indices (N,) of the real rows of a (T*B, ·) array when they are under `skip_below` of all rows
+    (worth gathering them for a product), else None (use every row: the padded ones are zero or ignored)."""
+    if live is None or live.sum() >= skip_below * T * B:
+        return None
+    return np.flatnonzero(np.arange(B)[None, :] < live[:, None])
 
 
 def split_state(owner: Any, state: State | None, n: int, size: int, has_cell: bool, B: int, H: int) -> list:

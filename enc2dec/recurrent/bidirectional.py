@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from enc2dec.nn.module import Module
-from enc2dec.recurrent.base import Recurrent, State, check_input, join_states, padding_mask, reverse_padded, split_state
+from enc2dec.recurrent.base import (
+    Recurrent,
+    State,
+    check_input,
+    join_states,
+    padded_lengths,
+    reverse_padded,
+    split_state,
+)
 
 
 class Bidirectional(Module):
@@ -39,7 +47,7 @@ class Bidirectional(Module):
         """x: (T, B, E), lengths: (B,) int64 or None, state: h (2, B, H) (or (h, c)) or None
         -> h_seq: (T, B, 2H), zero past each length; final state h: (2, B, H) (or (h, c))."""
         T, B = check_input(self, "x", x, 3, self.input_size, "(T, B, {E})")
-        padding_mask(self, lengths, T, B)  # checks lengths before they index the reversal
+        padded_lengths(self, lengths, T, B)  # checks lengths before they index the reversal
         s_fwd, s_rev = split_state(self, state, 2, 2, self.has_cell, B, self.hidden_size)
         y_fwd, final_fwd = self.forward_layer.forward(x, lengths, s_fwd)
         y_rev, final_rev = self.reverse_layer.forward(reverse_padded(x, lengths), lengths, s_rev)

@@ -33,78 +33,72 @@ class GRU(Recurrent, Module):
         super().__init__(input_size, hidden_size, rng=rng, w_h_init=w_h_init)
         self.bias_hn = Parameter(init.uniform((hidden_size,), 1.0 / math.sqrt(hidden_size), rng))
 
-    def _run(self, x, mask, states):
+    def _run(self, x, live, states):
         T, B, _ = x.shape
         H = self.hidden_size
-        acts = self._project(x)  # (T, B, 3H) input parts, turned into r, z, n in place
+        acts = self._project(x, live)  # (T, B, 3H) input parts, turned into r, z, n in place
         (hs,) = self._new_states(states, T)  # (T+1, B, H)
         hn = np.empty((T, B, H), dtype=acts.dtype)  # h w_h[n] + bias_hn, kept for backward
-        padded = None if mask is None else ~mask
         w_h, b_hn = self.w_h.value, self.bias_hn.value
         hw = np.empty((B, 3 * H), dtype=acts.dtype)  # scratch for h w_h
-        tmp = np.empty((B, H), dtype=acts.dtype)
+        scratch = np.empty((B, H), dtype=acts.dtype)
         for t in range(T):
-            a = acts[t]
-            np.matmul(hs[t], w_h, out=hw)  # the one product per step
-            a[:, : 2 * H] += hw[:, : 2 * H]
+            k = B if live is None else live[t]  # the rows still running
+            a, h, h_new, tmp = acts[t, :k], hs[t, :k], hs[t + 1, :k], scratch[:k]
+            np.matmul(h, w_h, out=hw[:k])  # the one product per step
+            a[:, : 2 * H] += hw[:k, : 2 * H]
             sigmoid(a[:, : 2 * H], out=a[:, : 2 * H])
-            np.add(hw[:, 2 * H :], b_hn, out=hn[t])
+            np.add(hw[:k, 2 * H :], b_hn, out=hn[t, :k])
             r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-            np.multiply(r, hn[t], out=tmp)
+            np.multiply(r, hn[t, :k], out=tmp)
             n += tmp
             np.tanh(n, out=n)
-            h_new = hs[t + 1]
-            np.subtract(hs[t], n, out=h_new)  # h' = n + z (h - n)
+            np.subtract(h, n, out=h_new)  # h' = n + z (h - n)
             h_new *= z
             h_new += n
-            if padded is not None:
-                np.copyto(h_new, hs[t], where=padded[t])  # carry the state past the sequence's end
-        return self._outputs(hs, mask), (hs[-1].copy(),), (x, hs, hn, acts)
+            if k < B:
+                hs[t + 1, k:] = hs[t, k:]  # carry the state past the sequences' ends
+        return self._outputs(hs, live), (hs[-1].copy(),), (x, hs, hn, acts)
 
-    def _backprop(self, cache, dh_seq, d_states, mask):
+    def _backprop(self, cache, dh_seq, d_states, live):
         # h' = n + z (h - n)  =>  dn = dh' (1 - z),  dz = dh' (h - n),  dh = dh' z + d_gh w_h^T;
         # n = tanh(a_n + r hn)  =>  da_n = dn (1 - n^2),  d_hn = da_n r,  dr = da_n hn;  sigmoids s' = s (1 - s).
         # The input side gets [da_r, da_z, da_n] (w_x, bias), the recurrent side [da_r, da_z, d_hn] (w_h, bias_hn).
         x, hs, hn, acts = cache
         T, B, _ = x.shape
         H = self.hidden_size
-        (dh,) = d_states
+        (dh,) = d_states  # updated in place going back; finished rows carried
         d_gx = np.empty_like(acts)  # (T, B, 3H)
         d_gh = np.empty_like(acts)  # (T, B, 3H)
         w_hT = self.w_h.value.T
-        masked = mask is not None
-        d_new = np.empty_like(dh) if masked else dh
-        tmp = np.empty_like(dh)
-        tmp2 = np.empty((B, 2 * H), dtype=acts.dtype)
+        scratch = np.empty_like(dh)
+        scratch2 = np.empty((B, 2 * H), dtype=acts.dtype)
         for t in reversed(range(T)):
-            dh += dh_seq[t]
-            if masked:
-                np.multiply(dh, mask[t], out=d_new)
-                dh -= d_new
-            a, dgx, dgh = acts[t], d_gx[t], d_gh[t]
+            k = B if live is None else live[t]
+            d_gx[t, k:] = 0
+            d_gh[t, k:] = 0
+            dh_k, tmp, tmp2 = dh[:k], scratch[:k], scratch2[:k]
+            dh_k += dh_seq[t, :k]
+            a, dgx, dgh = acts[t, :k], d_gx[t, :k], d_gh[t, :k]
             r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
             dr, dz, dn = dgx[:, :H], dgx[:, H : 2 * H], dgx[:, 2 * H :]
-            np.subtract(hs[t], n, out=tmp)
-            np.multiply(d_new, tmp, out=dz)
+            np.subtract(hs[t, :k], n, out=tmp)
+            np.multiply(dh_k, tmp, out=dz)
             np.subtract(1, z, out=tmp)
-            np.multiply(d_new, tmp, out=dn)
+            np.multiply(dh_k, tmp, out=dn)
             np.multiply(n, n, out=tmp)
             np.subtract(1, tmp, out=tmp)
             dn *= tmp
             np.multiply(dn, r, out=dgh[:, 2 * H :])
-            np.multiply(dn, hn[t], out=dr)
+            np.multiply(dn, hn[t, :k], out=dr)
             s = a[:, : 2 * H]
             np.subtract(1, s, out=tmp2)
             tmp2 *= s
             dgx[:, : 2 * H] *= tmp2
             dgh[:, : 2 * H] = dgx[:, : 2 * H]
-            if masked:
-                np.multiply(d_new, z, out=tmp)
-                dh += tmp
-            else:
-                dh *= z  # dh is d_new
+            dh_k *= z
             np.matmul(dgh, w_hT, out=tmp)
-            dh += tmp
+            dh_k += tmp
         self.bias_hn.grad += d_gh[:, :, 2 * H :].sum(axis=(0, 1))
-        dx = self._weight_grads(x, hs[:-1], d_gx, d_gh)
+        dx = self._weight_grads(x, hs[:-1], d_gx, d_gh, live)
         return dx, (dh,)

@@ -16,45 +16,38 @@ class RNN(Recurrent, Module):
 
     n_gates = 1
 
-    def _run(self, x, mask, states):
+    def _run(self, x, live, states):
         T, B, _ = x.shape
-        acts = self._project(x)  # (T, B, H) pre-activations, turned into tanh outputs in place
+        acts = self._project(x, live)  # (T, B, H) pre-activations, turned into tanh outputs in place
         (hs,) = self._new_states(states, T)  # (T+1, B, H)
-        padded = None if mask is None else ~mask
         w_h = self.w_h.value
         hw = np.empty_like(states[0])  # (B, H) scratch for h w_h
         for t in range(T):
-            a = acts[t]
-            np.matmul(hs[t], w_h, out=hw)
-            a += hw
+            n = B if live is None else live[t]  # the rows still running
+            a = acts[t, :n]
+            np.matmul(hs[t, :n], w_h, out=hw[:n])
+            a += hw[:n]
             np.tanh(a, out=a)
-            hs[t + 1] = a
-            if padded is not None:
-                np.copyto(hs[t + 1], hs[t], where=padded[t])  # carry the state past the sequence's end
-        return self._outputs(hs, mask), (hs[-1].copy(),), (x, hs, acts)
+            hs[t + 1, :n] = a
+            if n < B:
+                hs[t + 1, n:] = hs[t, n:]  # carry the state past the sequences' ends
+        return self._outputs(hs, live), (hs[-1].copy(),), (x, hs, acts)
 
-    def _backprop(self, cache, dh_seq, d_states, mask):
+    def _backprop(self, cache, dh_seq, d_states, live):
         # h' = tanh(a), a = x w_x + h w_h + b  =>  da = dh' (1 - h'^2), dh = da w_h^T, dW = sum over steps (below)
         x, hs, acts = cache
-        T = x.shape[0]
-        (dh,) = d_states  # d(loss)/d(state after step t), updated in place going back
+        T, B, _ = x.shape
+        (dh,) = d_states  # d(loss)/d(state after step t), updated in place going back; finished rows carried
         d_acts = np.empty_like(acts)  # (T, B, H)
         w_hT = self.w_h.value.T
-        d_new = np.empty_like(dh) if mask is not None else dh
-        tmp = np.empty_like(dh)
         for t in reversed(range(T)):
-            dh += dh_seq[t]
-            if mask is not None:
-                np.multiply(dh, mask[t], out=d_new)  # the share that reaches the cell; the rest is carried
-                dh -= d_new
-            da = d_acts[t]
-            np.multiply(acts[t], acts[t], out=da)
+            n = B if live is None else live[t]
+            d_acts[t, n:] = 0
+            dh_n, da, a = dh[:n], d_acts[t, :n], acts[t, :n]
+            dh_n += dh_seq[t, :n]
+            np.multiply(a, a, out=da)
             np.subtract(1, da, out=da)
-            da *= d_new
-            if mask is None:
-                np.matmul(da, w_hT, out=dh)
-            else:
-                np.matmul(da, w_hT, out=tmp)
-                dh += tmp
-        dx = self._weight_grads(x, hs[:-1], d_acts, d_acts)
+            da *= dh_n
+            np.matmul(da, w_hT, out=dh_n)
+        dx = self._weight_grads(x, hs[:-1], d_acts, d_acts, live)
         return dx, (dh,)

@@ -44,13 +44,18 @@ def _state(rng, module, lead, B):
     return (_rand(rng, *shape), _rand(rng, *shape)) if module.has_cell else _rand(rng, *shape)
 
 
+# unsorted with much padding (the products skip the padded rows), and with little (they run over every row)
+LENGTH_CASES = {"much_padding": [5, 2, 4], "little_padding": [5, 4, 5, 5, 5]}
+
+
+@pytest.mark.parametrize("lengths", LENGTH_CASES.values(), ids=LENGTH_CASES)
 @pytest.mark.parametrize("with_state", [False, True])
 @pytest.mark.parametrize("name, make, axis, lead", MODULES, ids=[m[0] for m in MODULES])
-def test_padded_batch_equals_each_sequence_alone(name, make, axis, lead, with_state):
+def test_padded_batch_equals_each_sequence_alone(name, make, axis, lead, with_state, lengths):
     """Outputs, final states, input, state and parameter gradients; padding holds garbage and gets gradients."""
     rng = np.random.default_rng(0)
     module = make(rng).astype(np.float64)
-    T, lengths = 5, np.array([5, 2, 4])
+    T, lengths = 5, np.array(lengths)
     B = len(lengths)
     x = _rand(rng, T, B, E)
     state = _state(rng, module, lead, B) if with_state else None
