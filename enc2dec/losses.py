@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from enc2dec.nn import functional
+from enc2dec.nn import functional, parallel
 from enc2dec.nn.checks import check_float, check_int
 from enc2dec.nn.module import Module
 
@@ -125,14 +125,23 @@ class CrossEntropy(Module):
         t_safe = np.where(keep, t, 0)
         if t_safe.size and (t_safe.min() < 0 or t_safe.max() >= vocab_size):
             raise ValueError(f"{self!r}: target ids must be in [0, {vocab_size}), got [{t_safe.min()}, {t_safe.max()}]")
-        # One (N, V) buffer, four passes (max, shift, exp, sum); log p = shifted - log(row_sum) is never stored
-        rows = np.arange(t.size)
-        shifted = z - z.max(axis=1, keepdims=True)  # (N, V), max 0: exp cannot overflow
-        per_row = -(1.0 - self.smoothing) * shifted[rows, t_safe]  # (N,)
-        if self.smoothing:
-            per_row -= (self.smoothing / vocab_size) * shifted.sum(axis=1)
-        exp = np.exp(shifted, out=shifted)  # (N, V), the unnormalised softmax, kept for backward
-        row_sum = exp.sum(axis=1)  # (N,)
+        # One (N, V) buffer, four passes (max, shift, exp, sum); log p = shifted - log(row_sum) is never stored.
+        # Row blocks on threads (enc2dec.nn.parallel): every quantity is per row, so the result is the same.
+        s = self.smoothing
+        exp = np.empty_like(z)  # (N, V), the unnormalised softmax, kept for backward
+        per_row = np.empty(t.size, dtype=z.dtype)  # (N,)
+        row_sum = np.empty(t.size, dtype=z.dtype)  # (N,)
+
+        def rows_forward(rows: slice) -> None:
+            zr, shifted, tr = z[rows], exp[rows], t_safe[rows]
+            np.subtract(zr, zr.max(axis=1, keepdims=True), out=shifted)  # max 0: exp cannot overflow
+            per_row[rows] = -(1.0 - s) * shifted[np.arange(tr.size), tr]
+            if s:
+                per_row[rows] -= (s / vocab_size) * shifted.sum(axis=1)
+            np.exp(shifted, out=shifted)
+            row_sum[rows] = shifted.sum(axis=1)
+
+        parallel.over_rows(rows_forward, t.size, z.size)
         per_row += np.log(row_sum)  # sum_v q_v = 1, so each row gains log(row_sum) once
         n = max(int(keep.sum()), 1) if self.reduction == "mean" else 1
         self._cache = (exp, row_sum, t_safe, keep, n, logits.shape)
@@ -142,12 +151,19 @@ class CrossEntropy(Module):
         # d/dz = w (softmax(z) - q), q = (1 - s) one-hot + s / V, w = dy / n per kept row and 0 per ignored row
         exp, row_sum, t, keep, n, shape = self.pop_cache()
         w = keep * (float(dy) / n)  # (N,)
-        d = exp  # reuses the cache's memory: (N, V)
-        d *= (w / row_sum).astype(d.dtype)[:, None]
-        d[np.arange(t.size), t] -= ((1.0 - self.smoothing) * w).astype(d.dtype)
-        if self.smoothing:
-            d -= ((self.smoothing / shape[-1]) * w).astype(d.dtype)[:, None]
-        return d.reshape(shape)
+        scale = (w / row_sum).astype(exp.dtype)[:, None]  # (N, 1)
+        hit = ((1.0 - self.smoothing) * w).astype(exp.dtype)  # (N,)
+        flat = ((self.smoothing / shape[-1]) * w).astype(exp.dtype)[:, None]  # (N, 1)
+
+        def rows_backward(rows: slice) -> None:
+            d = exp[rows]  # reuses the cache's memory
+            d *= scale[rows]
+            d[np.arange(d.shape[0]), t[rows]] -= hit[rows]
+            if self.smoothing:
+                d -= flat[rows]
+
+        parallel.over_rows(rows_backward, t.size, exp.size)
+        return exp.reshape(shape)
 
     def extra_repr(self) -> str:
         return f"ignore_index={self.ignore_index}, smoothing={self.smoothing}, reduction={self.reduction!r}"

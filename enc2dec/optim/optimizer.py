@@ -6,11 +6,13 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from enc2dec.nn import parallel
 from enc2dec.nn.parameter import Parameter
 
 
 class Optimizer:
-    """Subclasses define `_update(i, p)`, changing p.value in place from p.grad. `lr` may be set by a schedule."""
+    """Subclasses define `_update(i, p)`, changing p.value in place from p.grad and parameter i's own state only
+    (`step` updates groups of parameters on threads, enc2dec.nn.parallel). `lr` may be set by a schedule."""
 
     state_names: tuple[str, ...] = ()
 
@@ -18,6 +20,8 @@ class Optimizer:
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got no parameters to optimize")
+        if len({id(p) for p in self.params}) != len(self.params):
+            raise ValueError(f"{type(self).__name__}: a parameter appears more than once")
         if lr <= 0:
             raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
         self.lr = float(lr)
@@ -26,8 +30,12 @@ class Optimizer:
 
     def step(self) -> None:
         self.n_steps += 1
-        for i, p in enumerate(self.params):
-            self._update(i, p)
+        groups = parallel.balanced_groups([p.value.size for p in self.params])
+        parallel.run([lambda group=group: self._update_all(group) for group in groups])
+
+    def _update_all(self, indices: list[int]) -> None:
+        for i in indices:
+            self._update(i, self.params[i])
 
     def _update(self, i: int, p: Parameter) -> None:
         raise NotImplementedError
