@@ -55,11 +55,15 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def set_threads(threads: int) -> dict:
-    """Limit numpy's BLAS (threadpoolctl) and torch to `threads`; return what each library reports."""
+    """Limit numpy's BLAS (threadpoolctl), enc2dec's element-wise threads and torch to `threads`; return what each
+    library reports."""
     import threadpoolctl
 
+    from enc2dec.nn import parallel
+
     threadpoolctl.threadpool_limits(threads)
-    info: dict = {"requested": threads}
+    parallel.set_threads(threads)
+    info: dict = {"requested": threads, "enc2dec": parallel.n_threads()}
     try:
         import torch
 
