@@ -368,7 +368,11 @@ def notes_of(metrics: dict, details: dict) -> dict:
 def _cell(ratio: dict | None) -> str:
     if ratio is None:
         return "–"
-    return f"**{ratio['median']:.2f}** ({ratio['min']:.2f}–{ratio['max']:.2f})"
+
+    def fmt(v: float) -> str:  # three decimals where two would round a near-parity ratio to 1.00
+        return f"{v:.3f}" if round(v, 2) == 1.0 else f"{v:.2f}"
+
+    return f"**{fmt(ratio['median'])}** ({fmt(ratio['min'])}–{fmt(ratio['max'])})"
 
 
 def _load_note(results: dict) -> str:

@@ -65,7 +65,7 @@ def main() -> int:
         "test_chrf": best["test_chrf"],
         "test_ppl": best["test_ppl"],
         "train_minutes": state["reversed"]["elapsed_seconds"] / 60,
-        "epochs": state["reversed"]["history"]["evals"][-1]["epoch"],
+        "epochs": max((e["epoch"] for e in state["reversed"]["history"]["evals"]), default=0),
         "test_bleu_not_reversed": scores["not_reversed"]["test_bleu"],
         "test_bleu_lc_not_reversed": scores["not_reversed"]["test_bleu_lc"],
         "test_chrf_not_reversed": scores["not_reversed"]["test_chrf"],
