@@ -101,7 +101,7 @@ class Recurrent:
         -> h_seq: (T, B, H), zero past each length; the final state, at each sequence's own last step."""
         T, B = self._check_x(x, "x", 3, "(T, B, {E})")
         states = self._states(state, B)
-        order = live = None
+        order = back = live = None
         lengths = padded_lengths(self, lengths, T, B)
         if lengths is not None:
             order = np.argsort(-lengths, kind="stable")  # longest first: the running sequences are a prefix
@@ -109,18 +109,18 @@ class Recurrent:
             if (order == np.arange(B)).all():
                 order = None
             else:
+                back = np.argsort(order)  # the caller's order again
                 x, states = x[:, order], tuple(s[order] for s in states)
         h_seq, final, cache = self._run(x, live, states)
         if order is not None:
-            back = np.argsort(order)
             h_seq, final = h_seq[:, back], tuple(f[back] for f in final)
-        self._cache = (cache, live, order, state is not None)
+        self._cache = (cache, live, order, back, state is not None)
         return h_seq, self._public(final)
 
     def backward(self, dh_seq: np.ndarray | None, d_final: State | None = None) -> Any:
         """dh_seq: (T, B, H) or None (zero), d_final: like the final state or None
         -> dx: (T, B, E), or (dx, d_state) when forward was given an initial state."""
-        cache, live, order, has_state = self.pop_cache()
+        cache, live, order, back, has_state = self.pop_cache()
         x = cache[0]
         T, B, _ = x.shape
         H, dtype = self.hidden_size, self.dtype
@@ -142,7 +142,6 @@ class Recurrent:
         )
         dx, d_state = self._backprop(cache, dh_seq, d_states, live)
         if order is not None:
-            back = np.argsort(order)
             dx, d_state = dx[:, back], tuple(d[back] for d in d_state)
         return (dx, self._public(d_state)) if has_state else dx
 

@@ -1,7 +1,8 @@
 """Gradcheck cases of enc2dec.recurrent (collected by tests/gradcases.py:all_cases()).
 
 Shapes tiny and unequal: T=3, B=2, E=5, H=4, plus T=1 and B=1. `lengths` (3, 1) pads the second sequence, so the
-carried state and the zero outputs past its end are checked too.
+carried state and the zero outputs past its end are checked too; (1, 3), longest last, makes the layers reorder
+the batch (and the initial states) longest first and back.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tests.helpers import randn
 
 T, B, E, H = 3, 2, 5, 4  # the bidirectional stacks use H = 3, to stay fast
 LENGTHS = np.array([3, 1])
+LENGTHS_UNSORTED = np.array([1, 3])
 
 
 class FlatState(Module):
@@ -49,12 +51,12 @@ def _layer_cases(name: str, cls: type) -> dict:
     if cls.has_cell:
         cases[f"{name}_state_padded"] = lambda rng: (
             FlatState(cls(E, H, rng=rng)),
-            [randn(rng, T, B, E), LENGTHS, randn(rng, B, H), randn(rng, B, H)],
+            [randn(rng, T, B, E), LENGTHS_UNSORTED, randn(rng, B, H), randn(rng, B, H)],
         )
     else:
         cases[f"{name}_state_padded"] = lambda rng: (
             cls(E, H, rng=rng),
-            [randn(rng, T, B, E), LENGTHS, randn(rng, B, H)],
+            [randn(rng, T, B, E), LENGTHS_UNSORTED, randn(rng, B, H)],
         )
     return cases
 
