@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from enc2dec.nn import parallel
+
 _GELU_C = math.sqrt(2.0 / math.pi)
 
 
@@ -28,7 +30,16 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def log_softmax(x: np.ndarray, axis: int = -1, out: np.ndarray | None = None) -> np.ndarray:
     """x - logsumexp(x), shifted by the max so nothing overflows. out=x overwrites x (decoding's fresh logits)
-    instead of allocating another array of x's size."""
+    instead of allocating another array of x's size. A 2-D x over its last axis runs in row blocks on threads
+    (enc2dec.nn.parallel; identical results)."""
+    if x.ndim == 2 and axis in (-1, 1):
+        y = np.empty_like(x) if out is None else out
+        parallel.over_rows(lambda r: _log_softmax(x[r], axis, y[r]), len(x), x.size)
+        return y
+    return _log_softmax(x, axis, out)
+
+
+def _log_softmax(x: np.ndarray, axis: int, out: np.ndarray | None) -> np.ndarray:
     y = np.subtract(x, x.max(axis=axis, keepdims=True), out=out)
     y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))
     return y

@@ -148,8 +148,8 @@ class Recurrent:
     def step(self, x_t: np.ndarray, state: State | None = None) -> tuple[np.ndarray, State]:
         """One time step for decoding: x_t: (B, E), state or None (zeros) -> h_t: (B, H), new state. Caches nothing."""
         (B,) = self._check_x(x_t, "x_t", 2, "(B, {E})")
-        h_seq, final, _ = self._run(x_t[None], None, self._states(state, B))
-        return h_seq[0], self._public(final)
+        h_t, final = self._step(x_t, self._states(state, B))
+        return h_t, self._public(final)
 
     def zero_state(self, batch_size: int) -> State:
         """The initial state forward assumes when given none: zeros of shape (B, H) (a pair for LSTM)."""
@@ -163,6 +163,12 @@ class Recurrent:
         """x: (T, B, E), live: (T,) int, step t's real rows are the first live[t] (None: all B), states: tuple of
         (B, H) -> h_seq, final states, cache. Past its length a row's state is carried."""
         raise NotImplementedError
+
+    def _step(self, x_t: np.ndarray, states: tuple) -> tuple[np.ndarray, tuple]:
+        """x_t: (B, E), states: tuple of (B, H) -> h_t: (B, H), new states (h_t may be the new state's h array).
+        A one-step _run; a subclass may override it with a leaner step."""
+        h_seq, final, _ = self._run(x_t[None], None, states)
+        return h_seq[0], final
 
     def _backprop(self, cache: Any, dh_seq: np.ndarray, d_states: tuple, live: np.ndarray | None) -> tuple:
         """dh_seq: (T, B, H), read at real steps only, d_states: writable (B, H) arrays -> dx, d_initial_states."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from enc2dec.nn import parallel
 from enc2dec.nn.functional import sigmoid
 from enc2dec.nn.module import Module
 from enc2dec.recurrent.base import Recurrent
@@ -34,22 +35,26 @@ class LSTM(Recurrent, Module):
         ig = np.empty((B, H), dtype=acts.dtype)  # scratch for i * g
         for t in range(T):
             n = B if live is None else live[t]  # the rows still running
-            a, c, c_new, tc = acts[t, :n], cs[t, :n], cs[t + 1, :n], tanh_c[t, :n]
+            a = acts[t, :n]
             np.matmul(hs[t, :n], w_h, out=hw[:n])  # the one product per step
             a += hw[:n]
-            sigmoid(a[:, : 3 * H], out=a[:, : 3 * H])
-            np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
-            i, f, o, g = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-            np.multiply(f, c, out=c_new)
-            np.multiply(i, g, out=ig[:n])
-            c_new += ig[:n]
-            np.tanh(c_new, out=tc)
-            np.multiply(o, tc, out=hs[t + 1, :n])
+            _cell(a, cs[t, :n], cs[t + 1, :n], hs[t + 1, :n], tanh_c[t, :n], ig[:n])
             if n < B:  # carry both states past the sequences' ends
                 cs[t + 1, n:] = cs[t, n:]
                 hs[t + 1, n:] = hs[t, n:]
         cache = (x, hs, cs, tanh_c, acts)
         return self._outputs(hs, live), (hs[-1].copy(), cs[-1].copy()), cache
+
+    def _step(self, x_t, states):
+        h, c = states
+        a = x_t @ self.w_x.value  # (B, 4H)
+        a += self.bias.value
+        a += h @ self.w_h.value
+        h_new, c_new, tanh_c, ig = (np.empty_like(c) for _ in range(4))
+        parallel.over_rows(
+            lambda r: _cell(a[r], c[r], c_new[r], h_new[r], tanh_c[r], ig[r]), len(a), a.size
+        )  # rows are independent: identical on any number of threads
+        return h_new, (h_new, c_new)
 
     def _backprop(self, cache, dh_seq, d_states, live):
         # h' = o tanh(c'), c' = f c + i g  =>  do = dh' tanh(c'),  dc' += dh' o (1 - tanh(c')^2),
@@ -91,3 +96,17 @@ class LSTM(Recurrent, Module):
             np.matmul(da, w_hT, out=dh_n)
         dx = self._weight_grads(x, hs[:-1], d_acts, d_acts, live)
         return dx, (dh, dc)
+
+
+def _cell(a: np.ndarray, c: np.ndarray, c_new: np.ndarray, h_new: np.ndarray, tanh_c: np.ndarray, ig: np.ndarray):
+    """One step's element-wise math, in place: a: (n, 4H) pre-activations, turned into the gate values [i, f, o, g];
+    c: (n, H) the previous cell -> c_new, h_new, tanh_c = tanh(c_new) written; ig: (n, H) scratch."""
+    H = c.shape[1]
+    sigmoid(a[:, : 3 * H], out=a[:, : 3 * H])
+    np.tanh(a[:, 3 * H :], out=a[:, 3 * H :])
+    i, f, o, g = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+    np.multiply(f, c, out=c_new)
+    np.multiply(i, g, out=ig)
+    c_new += ig
+    np.tanh(c_new, out=tanh_c)
+    np.multiply(o, tanh_c, out=h_new)
