@@ -1,4 +1,5 @@
-"""Padding masks and the one masked softmax that every attention shares (additive, multiplicative, multi-head).
+"""Padding masks, packing, and the one masked softmax that every attention shares (additive, multiplicative,
+multi-head).
 
 A mask is boolean and True where attention may look (a real source position); it broadcasts against the scores'
 leading axes, e.g. (B, 1, S) or (B, 1, 1, S) for scores (B, T, S) or (B, nh, T, S). Masked positions get weight
@@ -21,6 +22,46 @@ def padding_mask(lengths: np.ndarray, S: int) -> np.ndarray:
     if lengths.size and (lengths.min() < 0 or lengths.max() > S):
         raise ValueError(f"padding_mask: lengths must lie in [0, S={S}], got [{lengths.min()}, {lengths.max()}]")
     return np.arange(S)[None, :] < lengths[:, None]  # (B, S)
+
+
+class Packing:
+    """The real positions of a right-padded batch (B, T): layers that treat each position alone (Linear, LayerNorm,
+    the FFN, residuals) run on the N real rows packed, (N, C), in batch-major order; attention pads them back to
+    (B, T, C) for its batched products. So padding costs nothing outside attention's score matrices.
+
+    rows: (N,) int64 flat indices into B * T, or None when every position is real (pack and pad are reshapes)."""
+
+    def __init__(self, lengths: np.ndarray, T: int):
+        real = padding_mask(lengths, T)  # (B, T)
+        self.batch, self.length = real.shape
+        self.rows = None if real.all() else np.flatnonzero(real)
+        self.n = real.size if self.rows is None else len(self.rows)
+
+    def pack(self, x: np.ndarray) -> np.ndarray:
+        """x: (B, T, ...) -> (N, ...), the real positions."""
+        flat = x.reshape(self.batch * self.length, *x.shape[2:])
+        return flat if self.rows is None else flat[self.rows]
+
+    def pad(self, x: np.ndarray) -> np.ndarray:
+        """x: (N, ...) -> (B, T, ...), zeros at the padded positions."""
+        if self.rows is None:
+            return x.reshape(self.batch, self.length, *x.shape[1:])
+        out = np.zeros((self.batch * self.length, *x.shape[1:]), dtype=x.dtype)
+        out[self.rows] = x
+        return out.reshape(self.batch, self.length, *x.shape[1:])
+
+    def __repr__(self) -> str:
+        return f"Packing({self.n} of {self.batch} x {self.length} positions)"
+
+
+def pack(x: np.ndarray, packing: Packing | None) -> np.ndarray:
+    """(B, T, ...) -> (N, ...) with a packing; unchanged without one."""
+    return x if packing is None else packing.pack(x)
+
+
+def pad(x: np.ndarray, packing: Packing | None) -> np.ndarray:
+    """(N, ...) -> (B, T, ...) with a packing; unchanged without one."""
+    return x if packing is None else packing.pad(x)
 
 
 def masked_softmax(scores: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:

@@ -8,7 +8,8 @@ cross-attention projects queries with `q`: (D, D) and keys and values from the m
 head runs in one batched matmul (no loop over heads). Masks are boolean, True where a query may look, and
 broadcast against the scores (B, nh, T, S) after a head axis is inserted: (B, 1, S) padding, (T, S) causal,
 (B, T, S) both. The softmax and its backward are `masks.masked_softmax` / `masks.softmax_backward`, the one
-masked softmax of every attention. Dropout acts on the attention weights.
+masked softmax of every attention. Dropout acts on the attention weights. With a `masks.Packing`, inputs and
+outputs hold only the real positions, (N, D): the projections skip the padding; only the score products see it.
 
 Backward, with a = softmax(s), s = (q / sqrt(dh)) k^T, c = a v:
     dv = a^T dc,  da = dc v^T,  ds = a (da - sum(a da)),  dq = ds k / sqrt(dh),  dk = ds^T q / sqrt(dh).
@@ -23,7 +24,7 @@ import math
 
 import numpy as np
 
-from enc2dec.attention.masks import masked_softmax, softmax_backward
+from enc2dec.attention.masks import Packing, masked_softmax, pack, pad, softmax_backward
 from enc2dec.layers import Dropout, Linear
 from enc2dec.nn.checks import check_ndim
 from enc2dec.nn.module import Module
@@ -74,41 +75,51 @@ class MultiHeadAttention(Module):
         self.dropout = Dropout(dropout, rng=rng)
 
     # -- training -------------------------------------------------------------------------------------------------
-    def forward(self, x: np.ndarray, *args: np.ndarray | None) -> np.ndarray:
-        check_ndim(self, "x", x, 3, "(B, T, D)")
+    def forward(self, x: np.ndarray, *args: np.ndarray | Packing | None) -> np.ndarray:
+        """Self: forward(x, mask=None, packing=None); cross: forward(x, memory, mask=None, packing=None,
+        memory_packing=None). With a packing, x (or memory) holds the real positions only, (N, D), and so does y;
+        the products over positions (projections) skip the padding, and attention pads to (B, T, .) inside."""
         nh = self.n_heads
         if self.cross:
-            memory, mask = args if len(args) == 2 else (args[0], None)
-            check_ndim(self, "memory", memory, 3, "(B, S, D)")
-            q = split_heads(self.q.forward(x), nh)  # (B, T, D) -> (B, nh, T, dh)
-            k, v = self._split_kv(self.kv.forward(memory))  # (B, S, 2D) -> 2 x (B, nh, S, dh)
+            memory, mask, packing, memory_packing = (*args, None, None, None)[:4]
+            self._check(x, packing, "x", "T")
+            self._check(memory, memory_packing, "memory", "S")
+            q = split_heads(pad(self.q.forward(x), packing), nh)  # (B, T, D) -> (B, nh, T, dh)
+            k, v = self._split_kv(pad(self.kv.forward(memory), memory_packing))  # (B, S, 2D) -> 2 x (B, nh, S, dh)
         else:
-            mask = args[0] if args else None
-            qkv = self.qkv.forward(x)  # (B, T, 3D)
+            (mask, packing), memory_packing = (*args, None, None)[:2], None
+            self._check(x, packing, "x", "T")
+            qkv = pad(self.qkv.forward(x), packing)  # (B, T, 3D)
             B, T, _ = qkv.shape
             q, k, v = qkv.reshape(B, T, 3, nh, -1).transpose(2, 0, 3, 1, 4)  # 3 x (B, nh, T, dh)
         q = q * self.scale
         a = masked_softmax(q @ k.transpose(0, 1, 3, 2), _head_mask(mask))  # (B, nh, T, S)
         a_drop = self.dropout.forward(a)
         c = merge_heads(a_drop @ v)  # (B, nh, T, dh) -> (B, T, D)
-        self._cache = (q, k, v, a, a_drop)
-        return self.out.forward(c)
+        self._cache = (q, k, v, a, a_drop, packing, memory_packing)
+        return self.out.forward(pack(c, packing))
 
     def backward(self, dy: np.ndarray) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         # see the module docstring; q here is already scaled by 1 / sqrt(dh)
-        q, k, v, a, a_drop = self.pop_cache()
-        dc = split_heads(self.out.backward(dy), self.n_heads)  # (B, T, D) -> (B, nh, T, dh)
+        q, k, v, a, a_drop, packing, memory_packing = self.pop_cache()
+        dc = split_heads(pad(self.out.backward(dy), packing), self.n_heads)  # (B, T, D) -> (B, nh, T, dh)
         dv = a_drop.transpose(0, 1, 3, 2) @ dc  # (B, nh, S, dh)
         ds = softmax_backward(a, self.dropout.backward(dc @ v.transpose(0, 1, 3, 2)))  # (B, nh, T, S)
         dq = (ds @ k) * self.scale  # (B, nh, T, dh)
         dk = ds.transpose(0, 1, 3, 2) @ q  # (B, nh, S, dh)
         if self.cross:
-            dx = self.q.backward(merge_heads(dq))
-            d_memory = self.kv.backward(np.concatenate([merge_heads(dk), merge_heads(dv)], axis=-1))  # (B, S, 2D)
-            return dx, d_memory
+            dx = self.q.backward(pack(merge_heads(dq), packing))
+            d_kv = np.concatenate([merge_heads(dk), merge_heads(dv)], axis=-1)  # (B, S, 2D)
+            return dx, self.kv.backward(pack(d_kv, memory_packing))
         d_qkv = np.stack([dq, dk, dv])  # (3, B, nh, T, dh)
         B, T = dq.shape[0], dq.shape[2]
-        return self.qkv.backward(d_qkv.transpose(1, 3, 0, 2, 4).reshape(B, T, -1))  # (B, T, 3D)
+        return self.qkv.backward(pack(d_qkv.transpose(1, 3, 0, 2, 4).reshape(B, T, -1), packing))  # (B, T, 3D)
+
+    def _check(self, x: np.ndarray, packing: Packing | None, name: str, length: str) -> None:
+        if packing is None:
+            check_ndim(self, name, x, 3, f"(B, {length}, D)")
+        elif x.ndim != 2 or x.shape[0] != packing.n:
+            raise ValueError(f"{self!r}: packed {name} must have shape ({packing.n}, D), got {x.shape}")
 
     def _split_kv(self, kv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         B, S, _ = kv.shape
@@ -121,9 +132,10 @@ class MultiHeadAttention(Module):
         a = masked_softmax((q * self.scale) @ k.transpose(0, 1, 3, 2), _head_mask(mask))  # (B, nh, T, S)
         return self.out.apply(merge_heads(a @ v))
 
-    def project_memory(self, memory: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Cross-attention keys and values, once per source. memory: (B, S, D) -> k, v: (B, nh, S, dh) each."""
-        k, v = self._split_kv(self.kv.apply(memory))
+    def project_memory(self, memory: np.ndarray, packing: Packing | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Cross-attention keys and values, once per source. memory: (B, S, D), or (N, D) packed with packing
+        -> k, v: (B, nh, S, dh) each."""
+        k, v = self._split_kv(pad(self.kv.apply(memory), packing))
         return np.ascontiguousarray(k), np.ascontiguousarray(v)
 
     def step_cross(self, x: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None) -> np.ndarray:

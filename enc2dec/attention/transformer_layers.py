@@ -6,7 +6,8 @@ pre-LN, y = x + Dropout(f(LN(x))) (Xiong et al. 2020), which trains stably witho
 ends with a final LayerNorm, as torch.nn.Transformer's does. The position-wise feed-forward network is
 Linear(D, F) -> ReLU or GELU -> Dropout -> Linear(F, D) (eq. 2), a Sequential.
 
-Everything is batch-first, (B, T, D). Decoding runs `TransformerDecoder.step` on the newest position only, with
+Everything is batch-first, (B, T, D), or packed, (N, D), the N real positions of a padded batch, with a
+`masks.Packing` passed along: then only attention sees the padding. Decoding runs `TransformerDecoder.step` on the newest position only, with
 each layer's past keys and values (the KV cache) passed in and returned, and the source's keys and values
 projected once (`project_memory`).
 """
@@ -18,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from enc2dec.attention.masks import Packing
 from enc2dec.attention.multihead import MultiHeadAttention
 from enc2dec.layers import Dropout, Embedding, LayerNorm, Linear, Sequential, activation
 from enc2dec.nn.module import Module
@@ -72,7 +74,8 @@ def feed_forward(model_size: int, ff_size: int, *, rng: np.random.Generator, act
 
 
 class TransformerEncoderLayer(Module):
-    """x: (B, S, D), mask: (B, 1, S) bool (True at real positions) -> y: (B, S, D). Self-attention, then FFN."""
+    """x: (B, S, D), mask: (B, 1, S) bool (True at real positions) -> y: (B, S, D). Self-attention, then FFN.
+    With packing (masks.Packing): x and y are (N, D), the real positions."""
 
     def __init__(
         self,
@@ -92,8 +95,8 @@ class TransformerEncoderLayer(Module):
         self.self_attn = Residual(attn, model_size, rng=rng, dropout=dropout, pre_norm=pre_norm)
         self.ff = Residual(ff, model_size, rng=rng, dropout=dropout, pre_norm=pre_norm)
 
-    def forward(self, x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-        return self.ff.forward(self.self_attn.forward(x, mask))
+    def forward(self, x: np.ndarray, mask: np.ndarray | None = None, packing: Packing | None = None) -> np.ndarray:
+        return self.ff.forward(self.self_attn.forward(x, mask, packing))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return self.self_attn.backward(self.ff.backward(dy))
@@ -101,7 +104,8 @@ class TransformerEncoderLayer(Module):
 
 class TransformerDecoderLayer(Module):
     """x: (B, T, D), memory: (B, S, D), self_mask: (T, T) causal, memory_mask: (B, 1, S) -> y: (B, T, D).
-    Causal self-attention, cross-attention over the memory, FFN; backward returns (dx, d_memory)."""
+    Causal self-attention, cross-attention over the memory, FFN; backward returns (dx, d_memory). With packing
+    and memory_packing (masks.Packing), x, y and memory are packed: (N_T, D) and (N_S, D)."""
 
     def __init__(
         self,
@@ -130,9 +134,11 @@ class TransformerDecoderLayer(Module):
         memory: np.ndarray,
         self_mask: np.ndarray | None = None,
         memory_mask: np.ndarray | None = None,
+        packing: Packing | None = None,
+        memory_packing: Packing | None = None,
     ) -> np.ndarray:
-        h = self.self_attn.forward(x, self_mask)
-        return self.ff.forward(self.cross_attn.forward(h, memory, memory_mask))
+        h = self.self_attn.forward(x, self_mask, packing)
+        return self.ff.forward(self.cross_attn.forward(h, memory, memory_mask, packing, memory_packing))
 
     def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         dh, d_memory = self.cross_attn.backward(self.ff.backward(dy))
@@ -167,7 +173,8 @@ def _stack(layer: type, n_layers: int, model_size: int, pre_norm: bool, **kw) ->
 
 
 class TransformerEncoder(Module):
-    """n_layers encoder layers, then a final LayerNorm when pre-LN. x: (B, S, D), mask: (B, 1, S) -> memory."""
+    """n_layers encoder layers, then a final LayerNorm when pre-LN. x: (B, S, D), mask: (B, 1, S) -> memory;
+    or x: (N, D) with packing -> memory: (N, D)."""
 
     def __init__(self, n_layers: int, model_size: int, n_heads: int, ff_size: int, *, pre_norm: bool = True, **kw):
         super().__init__()
@@ -175,9 +182,9 @@ class TransformerEncoder(Module):
             TransformerEncoderLayer, n_layers, model_size, pre_norm, n_heads=n_heads, ff_size=ff_size, **kw
         )
 
-    def forward(self, x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    def forward(self, x: np.ndarray, mask: np.ndarray | None = None, packing: Packing | None = None) -> np.ndarray:
         for layer in self.layers:
-            x = layer.forward(x, mask)
+            x = layer.forward(x, mask, packing)
         return self.final_norm.forward(x) if self.final_norm is not None else x
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -190,7 +197,8 @@ class TransformerEncoder(Module):
 
 class TransformerDecoder(Module):
     """n_layers decoder layers, then a final LayerNorm when pre-LN. x: (B, T, D), memory: (B, S, D),
-    self_mask: (T, T), memory_mask: (B, 1, S) -> h: (B, T, D); backward returns (dx, d_memory)."""
+    self_mask: (T, T), memory_mask: (B, 1, S) -> h: (B, T, D); backward returns (dx, d_memory). Packed with
+    packing and memory_packing as in TransformerDecoderLayer."""
 
     def __init__(self, n_layers: int, model_size: int, n_heads: int, ff_size: int, *, pre_norm: bool = True, **kw):
         super().__init__()
@@ -204,9 +212,11 @@ class TransformerDecoder(Module):
         memory: np.ndarray,
         self_mask: np.ndarray | None = None,
         memory_mask: np.ndarray | None = None,
+        packing: Packing | None = None,
+        memory_packing: Packing | None = None,
     ) -> np.ndarray:
         for layer in self.layers:
-            x = layer.forward(x, memory, self_mask, memory_mask)
+            x = layer.forward(x, memory, self_mask, memory_mask, packing, memory_packing)
         return self.final_norm.forward(x) if self.final_norm is not None else x
 
     def backward(self, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from enc2dec.attention.masks import causal_mask, padding_mask
+from enc2dec.attention.masks import Packing, causal_mask, padding_mask
 from enc2dec.attention.transformer_layers import TokenEmbedding, TransformerDecoder, TransformerEncoder
 from enc2dec.data.batching import Batch
 from enc2dec.decoding.state import PAD_ID, DecoderState
@@ -110,15 +110,26 @@ class Transformer(Module):
         self.loss = CrossEntropy(ignore_index=PAD_ID, smoothing=c.label_smoothing)
 
     # -- pieces shared by training and decoding ---------------------------------------------------------------------
-    def _encode(self, src: np.ndarray, src_lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """src: (B, S) -> memory: (B, S, D), mask: (B, 1, S) True at real source positions."""
+    def _encode(self, src: np.ndarray, src_lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, Packing]:
+        """src: (B, S) -> memory: (N_S, D) at the real source positions, mask: (B, 1, S) True there, packing."""
+        packing = Packing(src_lengths, src.shape[1])
         mask = padding_mask(src_lengths, src.shape[1])[:, None, :]  # (B, S) -> (B, 1, S)
-        return self.encoder.forward(self.src_embed.forward(src), mask), mask
+        return self.encoder.forward(packing.pack(self.src_embed.forward(src)), mask, packing), mask, packing
 
-    def _decode(self, tgt_in: np.ndarray, memory: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """tgt_in: (B, T) = BOS y_1 ... -> h: (B, T, D). Causal self-attention; right padding needs no more mask."""
-        x = self.tgt_embed.forward(tgt_in)
-        return self.decoder.forward(x, memory, causal_mask(tgt_in.shape[1]), mask)
+    def _decode(
+        self,
+        tgt_in: np.ndarray,
+        tgt_lengths: np.ndarray,
+        memory: np.ndarray,
+        mask: np.ndarray,
+        memory_packing: Packing | None,
+    ) -> tuple[np.ndarray, Packing]:
+        """tgt_in: (B, T) = BOS y_1 ..., right-padded past tgt_lengths -> h: (N_T, D) at the real positions,
+        their packing. Causal self-attention (right padding needs no more mask); memory as _encode's."""
+        packing = Packing(tgt_lengths, tgt_in.shape[1])
+        x = packing.pack(self.tgt_embed.forward(tgt_in))
+        h = self.decoder.forward(x, memory, causal_mask(tgt_in.shape[1]), mask, packing, memory_packing)
+        return h, packing
 
     def _project(self, h: np.ndarray) -> np.ndarray:
         """h: (N, D) -> logits: (N, V), no cache."""
@@ -129,31 +140,27 @@ class Transformer(Module):
     # -- training ---------------------------------------------------------------------------------------------------
     def forward(self, batch: Batch) -> np.ndarray:
         """batch.src: (B, S), batch.tgt: (B, T) = BOS ... EOS -> logits: (N, V) at the N real target positions,
-        in batch-major order (sentence 0's positions first)."""
-        memory, mask = self._encode(batch.src, batch.src_lengths)
-        h = self._decode(batch.tgt[:, :-1], memory, mask)  # (B, T-1, D)
-        real = np.arange(h.shape[1])[None, :] < (batch.tgt_lengths - 1)[:, None]  # (B, T-1)
-        h_real = h[real]  # (N, D)
-        self._cache = (real, h.shape, h_real)
+        in batch-major order (sentence 0's positions first). Only attention sees the padding (masks.Packing)."""
+        memory, mask, src_packing = self._encode(batch.src, batch.src_lengths)
+        h, tgt_packing = self._decode(batch.tgt[:, :-1], batch.tgt_lengths - 1, memory, mask, src_packing)
+        self._cache = (src_packing, tgt_packing, h)
         if self.output is not None:
-            return self.output.forward(h_real)
-        return self._project(h_real)
+            return self.output.forward(h)
+        return self._project(h)
 
     def backward(self, d_logits: np.ndarray) -> tuple[()]:
         # logits = h E^T + b (tied) or h W + b  =>  dE += d_logits^T h, dh = d_logits E; then decoder, encoder
-        real, shape, h_real = self.pop_cache()
+        src_packing, tgt_packing, h = self.pop_cache()
         if self.output is None:
             weight = self.tgt_embed.tokens.weight
-            weight.grad += d_logits.T @ h_real  # (V, D)
+            weight.grad += d_logits.T @ h  # (V, D)
             self.output_bias.grad += d_logits.sum(axis=0)
-            dh_real = d_logits @ weight.value  # (N, D)
+            dh = d_logits @ weight.value  # (N, D)
         else:
-            dh_real = self.output.backward(d_logits)
-        dh = np.zeros(shape, dtype=d_logits.dtype)
-        dh[real] = dh_real  # (N, D) -> (B, T-1, D)
+            dh = self.output.backward(d_logits)
         d_tgt, d_memory = self.decoder.backward(dh)
-        self.tgt_embed.backward(d_tgt)
-        self.src_embed.backward(self.encoder.backward(d_memory))
+        self.tgt_embed.backward(tgt_packing.pad(d_tgt))
+        self.src_embed.backward(src_packing.pad(self.encoder.backward(d_memory)))
         return ()
 
     def compute_loss(self, batch: Batch) -> tuple[float, int]:
@@ -170,13 +177,13 @@ class Transformer(Module):
     def encode(self, src_ids: np.ndarray, src_lengths: np.ndarray) -> DecoderState:
         """src_ids: (B, S) -> state: src_mask (B, S); per layer l: k_mem.l, v_mem.l (B, nh, S, dh) projected once;
         k_self.l, v_self.l (B, nh, 0, dh), empty caches."""
-        memory, mask = self._encode(src_ids, src_lengths)
+        memory, mask, packing = self._encode(src_ids, src_lengths)
         self.clear_cache()
         B, nh = src_ids.shape[0], self.config.n_heads
         empty = np.zeros((B, nh, 0, self.config.model_size // nh), dtype=memory.dtype)
         state: DecoderState = {"src_mask": mask[:, 0, :]}
         for i, layer in enumerate(self.decoder.layers):
-            state[f"k_mem.{i}"], state[f"v_mem.{i}"] = layer.cross_attn.sublayer.project_memory(memory)
+            state[f"k_mem.{i}"], state[f"v_mem.{i}"] = layer.cross_attn.sublayer.project_memory(memory, packing)
             state[f"k_self.{i}"], state[f"v_self.{i}"] = empty, empty
         return state
 
@@ -204,14 +211,17 @@ class Uncached:
         self.model = model
 
     def encode(self, src_ids: np.ndarray, src_lengths: np.ndarray) -> DecoderState:
-        memory, mask = self.model._encode(src_ids, src_lengths)
+        memory, mask, packing = self.model._encode(src_ids, src_lengths)
         self.model.clear_cache()
         prefix = np.zeros((src_ids.shape[0], 0), dtype=np.int64)
-        return {"memory": memory, "src_mask": mask[:, 0, :], "prefix": prefix}
+        return {"memory": packing.pad(memory), "src_mask": mask[:, 0, :], "prefix": prefix}
 
     def step(self, prev_ids: np.ndarray, state: DecoderState) -> tuple[np.ndarray, DecoderState]:
         prefix = np.concatenate([state["prefix"], prev_ids[:, None]], axis=1)  # (B, t) -> (B, t + 1)
-        h = self.model._decode(prefix, state["memory"], state["src_mask"][:, None, :])  # (B, t + 1, D)
+        B, t = prefix.shape
+        h, _ = self.model._decode(
+            prefix, np.full(B, t), state["memory"], state["src_mask"][:, None, :], None
+        )  # (B * t, D): every prefix position is real
         self.model.clear_cache()
-        log_probs = functional.log_softmax(self.model._project(h[:, -1]))
+        log_probs = functional.log_softmax(self.model._project(h.reshape(B, t, -1)[:, -1]))
         return log_probs, {**state, "prefix": prefix}

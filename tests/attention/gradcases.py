@@ -76,7 +76,7 @@ CASES = {
 
 # -- multi-head attention and the Transformer blocks (enc2dec.attention.multihead, transformer_layers) ----------------
 def _transformer_cases() -> dict:
-    from enc2dec.attention.masks import causal_mask, padding_mask
+    from enc2dec.attention.masks import Packing, causal_mask, padding_mask
     from enc2dec.attention.multihead import MultiHeadAttention
     from enc2dec.attention.transformer_layers import (
         Residual,
@@ -94,6 +94,7 @@ def _transformer_cases() -> dict:
     causal = causal_mask(T_)
     both = causal[None] & padding_mask(np.array([3, 2]), T_)[:, None, :]  # (B, T, T)
     kw = dict(dropout=0.0, attention_dropout=0.0)
+    src_packing, tgt_packing = Packing(np.array([4, 2]), S_), Packing(np.array([3, 2]), T_)  # 6 and 5 real rows
 
     def ln_random(module, rng):
         """LayerNorms start at weight 1, bias 0, which would hide errors; draw them at random."""
@@ -143,6 +144,22 @@ def _transformer_cases() -> dict:
         "transformer_decoder": lambda rng: (
             ln_random(TransformerDecoder(2, D, NH, F, rng=rng, **kw), rng),
             [randn(rng, 2, T_, D), randn(rng, 2, S_, D), causal, src_mask],
+        ),
+        "mha_self_packed": lambda rng: (
+            MultiHeadAttention(D, NH, rng=rng),
+            [randn(rng, src_packing.n, D), src_mask, src_packing],
+        ),
+        "mha_cross_packed": lambda rng: (
+            MultiHeadAttention(D, NH, rng=rng, cross=True),
+            [randn(rng, tgt_packing.n, D), randn(rng, src_packing.n, D), src_mask, tgt_packing, src_packing],
+        ),
+        "encoder_layer_packed": lambda rng: (
+            ln_random(TransformerEncoderLayer(D, NH, F, rng=rng, **kw), rng),
+            [randn(rng, src_packing.n, D), src_mask, src_packing],
+        ),
+        "transformer_decoder_packed": lambda rng: (
+            ln_random(TransformerDecoder(2, D, NH, F, rng=rng, pre_norm=False, **kw), rng),
+            [randn(rng, tgt_packing.n, D), randn(rng, src_packing.n, D), causal, src_mask, tgt_packing, src_packing],
         ),
         "token_embedding_sinusoidal": lambda rng: (
             TokenEmbedding(Embedding(7, D, rng=rng, padding_idx=0), rng=rng, scale=D**0.5, dropout=0.2),

@@ -79,6 +79,35 @@ def test_one_step_at_a_time_equals_all_steps_at_once(kind):
         np.testing.assert_allclose(w, weights[:, t : t + 1], rtol=1e-5, atol=1e-7)
 
 
+def test_packed_positions_equal_the_padded_batch():
+    """A decoder stack given packings computes, at the real positions, what it computes on the padded batch: the
+    outputs and the gradients of inputs and parameters."""
+    from enc2dec.attention.masks import Packing, causal_mask
+    from enc2dec.attention.transformer_layers import TransformerDecoder
+
+    rng = np.random.default_rng(0)
+    src_len, tgt_len = np.array([5, 2, 4]), np.array([3, 1, 4])
+    src, tgt = Packing(src_len, 5), Packing(tgt_len, 4)
+    mask, causal = padding_mask(src_len, 5)[:, None, :], causal_mask(4)
+    dec = TransformerDecoder(2, 8, 2, 12, rng=rng).astype(np.float64)
+    x, memory, dy = (randn(rng, 3, n, 8).astype(np.float64) for n in (4, 5, 4))
+
+    def run(*inputs, d_out):
+        dec.zero_grad()
+        y = dec.forward(*inputs)
+        return (y, *dec.backward(d_out), *[p.grad.copy() for p in dec.parameters()])
+
+    padded = run(x, memory, causal, mask, d_out=tgt.pad(tgt.pack(dy)))  # no gradient from padded positions
+    packed = run(tgt.pack(x), src.pack(memory), causal, mask, tgt, src, d_out=tgt.pack(dy))
+    assert packed[0].shape == (tgt.n, 8) and packed[2].shape == (src.n, 8)
+    np.testing.assert_allclose(packed[0], tgt.pack(padded[0]), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(packed[1], tgt.pack(padded[1]), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(packed[2], src.pack(padded[2]), rtol=1e-10, atol=1e-12)
+    for a, b in zip(packed[3:], padded[3:]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert Packing(np.array([2, 2]), 2).rows is None  # no padding: pack and pad are reshapes
+
+
 def test_errors_name_the_layer():
     rng = np.random.default_rng(3)
     layer = LuongAttention(5, 6, "general", rng=rng)
