@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from enc2dec.nn import init
+from enc2dec.nn import init, parallel
 from enc2dec.nn.functional import sigmoid
 from enc2dec.nn.module import Module
 from enc2dec.nn.parameter import Parameter
@@ -44,21 +44,23 @@ class GRU(Recurrent, Module):
         scratch = np.empty((B, H), dtype=acts.dtype)
         for t in range(T):
             k = B if live is None else live[t]  # the rows still running
-            a, h, h_new, tmp = acts[t, :k], hs[t, :k], hs[t + 1, :k], scratch[:k]
-            np.matmul(h, w_h, out=hw[:k])  # the one product per step
-            a[:, : 2 * H] += hw[:k, : 2 * H]
-            sigmoid(a[:, : 2 * H], out=a[:, : 2 * H])
-            np.add(hw[:k, 2 * H :], b_hn, out=hn[t, :k])
-            r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-            np.multiply(r, hn[t, :k], out=tmp)
-            n += tmp
-            np.tanh(n, out=n)
-            np.subtract(h, n, out=h_new)  # h' = n + z (h - n)
-            h_new *= z
-            h_new += n
+            np.matmul(hs[t, :k], w_h, out=hw[:k])  # the one product per step
+            _cell(acts[t, :k], hw[:k], b_hn, hs[t, :k], hn[t, :k], hs[t + 1, :k], scratch[:k])
             if k < B:
                 hs[t + 1, k:] = hs[t, k:]  # carry the state past the sequences' ends
         return self._outputs(hs, live), (hs[-1].copy(),), (x, hs, hn, acts)
+
+    def _step(self, x_t, states):
+        (h,) = states
+        a = x_t @ self.w_x.value  # (B, 3H)
+        a += self.bias.value
+        hw = h @ self.w_h.value  # (B, 3H)
+        hn, h_new, tmp = (np.empty_like(h) for _ in range(3))
+        b_hn = self.bias_hn.value
+        parallel.over_rows(
+            lambda r: _cell(a[r], hw[r], b_hn, h[r], hn[r], h_new[r], tmp[r]), len(a), a.size
+        )  # rows are independent: identical on any number of threads
+        return h_new, (h_new,)
 
     def _backprop(self, cache, dh_seq, d_states, live):
         # h' = n + z (h - n)  =>  dn = dh' (1 - z),  dz = dh' (h - n),  dh = dh' z + d_gh w_h^T;
@@ -102,3 +104,21 @@ class GRU(Recurrent, Module):
         self.bias_hn.grad += d_gh[:, :, 2 * H :].sum(axis=(0, 1))
         dx = self._weight_grads(x, hs[:-1], d_gx, d_gh, live)
         return dx, (dh,)
+
+
+def _cell(
+    a: np.ndarray, hw: np.ndarray, b_hn: np.ndarray, h: np.ndarray, hn: np.ndarray, h_new: np.ndarray, tmp: np.ndarray
+) -> None:
+    """One step's element-wise math, in place: a: (n, 3H) input parts x w_x + bias, turned into [r, z, n];
+    hw: (n, 3H) = h w_h; h: (n, H) the previous state -> hn = hw[n] + b_hn and h_new written; tmp: (n, H) scratch."""
+    H = h.shape[1]
+    a[:, : 2 * H] += hw[:, : 2 * H]
+    sigmoid(a[:, : 2 * H], out=a[:, : 2 * H])
+    np.add(hw[:, 2 * H :], b_hn, out=hn)
+    r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
+    np.multiply(r, hn, out=tmp)
+    n += tmp
+    np.tanh(n, out=n)
+    np.subtract(h, n, out=h_new)  # h' = n + z (h - n)
+    h_new *= z
+    h_new += n

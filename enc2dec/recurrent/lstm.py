@@ -98,7 +98,9 @@ class LSTM(Recurrent, Module):
         return dx, (dh, dc)
 
 
-def _cell(a: np.ndarray, c: np.ndarray, c_new: np.ndarray, h_new: np.ndarray, tanh_c: np.ndarray, ig: np.ndarray):
+def _cell(
+    a: np.ndarray, c: np.ndarray, c_new: np.ndarray, h_new: np.ndarray, tanh_c: np.ndarray, ig: np.ndarray
+) -> None:
     """One step's element-wise math, in place: a: (n, 4H) pre-activations, turned into the gate values [i, f, o, g];
     c: (n, H) the previous cell -> c_new, h_new, tanh_c = tanh(c_new) written; ig: (n, H) scratch."""
     H = c.shape[1]

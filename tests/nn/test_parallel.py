@@ -108,21 +108,22 @@ def test_optimizer_rejects_a_parameter_twice():
 
 
 def test_decoding_pieces_are_the_same_on_threads(threads):
-    """The log-softmax of decoding's logits, the beam's per-row top columns and an LSTM step run in row blocks."""
+    """The log-softmax of decoding's logits, the beam's per-row top columns and LSTM and GRU steps run in row
+    blocks."""
     from enc2dec.decoding.beam import top_columns
     from enc2dec.nn.functional import log_softmax
-    from enc2dec.recurrent import LSTM
+    from enc2dec.recurrent import GRU, LSTM
 
     rng = np.random.default_rng(2)
     logits = (rng.standard_normal((300, 4000)) * 3).astype(np.float32)  # 1.2M elements: split in row blocks
-    lstm = LSTM(64, 256, rng=rng)  # a step over (600, 4 * 256) gates: split too
+    lstm, gru = LSTM(64, 256, rng=rng), GRU(64, 256, rng=rng)  # steps over (600, 4 or 3 * 256) gates: split too
     x = rng.standard_normal((600, 64)).astype(np.float32)
     state = tuple(rng.standard_normal((600, 256)).astype(np.float32) for _ in range(2))
 
     def pieces():
         log_probs = log_softmax(logits.copy(), out=None)
         h, (h2, c) = lstm.step(x, state)
-        return [log_probs, top_columns(log_probs, 10), h, h2, c]
+        return [log_probs, top_columns(log_probs, 10), h, h2, c, gru.step(x, state[0])[0]]
 
     for a, b in zip(threads(1, pieces), threads(3, pieces)):
         np.testing.assert_array_equal(a, b)
