@@ -71,6 +71,7 @@ def main() -> int:
         "test_chrf_not_reversed": scores["not_reversed"]["test_chrf"],
         "test_ppl_not_reversed": scores["not_reversed"]["test_ppl"],
         "train_minutes_not_reversed": state["not_reversed"]["elapsed_seconds"] / 60,
+        "epochs_not_reversed": max((e["epoch"] for e in state["not_reversed"]["history"]["evals"]), default=0),
     }
     cfg = translation.load_config(ROOT / args.config, [f"training.max_minutes={args.minutes}", *args.set])
     from enc2dec import config as config_io
