@@ -7,9 +7,9 @@ ends with a final LayerNorm, as torch.nn.Transformer's does. The position-wise f
 Linear(D, F) -> ReLU or GELU -> Dropout -> Linear(F, D) (eq. 2), a Sequential.
 
 Everything is batch-first, (B, T, D), or packed, (N, D), the N real positions of a padded batch, with a
-`masks.Packing` passed along: then only attention sees the padding. Decoding runs `TransformerDecoder.step` on the newest position only, with
-each layer's past keys and values (the KV cache) passed in and returned, and the source's keys and values
-projected once (`project_memory`).
+`masks.Packing` passed along: then only attention sees the padding. Decoding runs `TransformerDecoder.step` on the
+newest position only, with each layer's past keys and values (the KV cache) passed in and returned, and the
+source's keys and values projected once (`project_memory`).
 """
 
 from __future__ import annotations

@@ -108,6 +108,21 @@ def test_packed_positions_equal_the_padded_batch():
     assert Packing(np.array([2, 2]), 2).rows is None  # no padding: pack and pad are reshapes
 
 
+def test_multihead_shape_errors_name_the_input():
+    from enc2dec.attention.masks import Packing
+    from enc2dec.attention.multihead import MultiHeadAttention
+
+    rng = np.random.default_rng(4)
+    packing = Packing(np.array([3, 1]), 3)  # 4 real positions
+    self_attn, cross = MultiHeadAttention(6, 2, rng=rng), MultiHeadAttention(6, 2, rng=rng, cross=True)
+    with pytest.raises(ValueError, match=r"x must have.*\(B, T, D\)"):
+        self_attn.forward(randn(rng, 4, 6))
+    with pytest.raises(ValueError, match=r"packed x must have shape \(4, D\), got \(5, 6\)"):
+        self_attn.forward(randn(rng, 5, 6), None, packing)
+    with pytest.raises(ValueError, match=r"packed memory must have shape \(4, D\), got \(2, 3, 6\)"):
+        cross.forward(randn(rng, 4, 6), randn(rng, 2, 3, 6), None, packing, packing)
+
+
 def test_errors_name_the_layer():
     rng = np.random.default_rng(3)
     layer = LuongAttention(5, 6, "general", rng=rng)
