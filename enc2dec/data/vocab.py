@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from enc2dec.specials import BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID
+
 _FORMAT = "enc2dec.vocab"
 _VERSION = 1
 
@@ -22,8 +24,8 @@ _VERSION = 1
 class Vocab:
     """tokens: the non-special tokens in id order; ids 0-3 are the specials, so token i has id i + 4."""
 
-    PAD, UNK, BOS, EOS = 0, 1, 2, 3
-    SPECIALS = ("<pad>", "<unk>", "<s>", "</s>")
+    PAD, UNK, BOS, EOS = PAD_ID, UNK_ID, BOS_ID, EOS_ID
+    SPECIALS = SPECIAL_TOKENS
 
     def __init__(self, tokens: Iterable[str] = ()):
         self.itos: list[str] = list(self.SPECIALS)

@@ -13,13 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-DecoderState = dict[str, np.ndarray]  # batch (or batch x beam) on axis 0 of every array
-
-# Defaults equal to the special ids of enc2dec.data.vocab.Vocab (PAD=0, UNK=1, BOS=2, EOS=3); kept as literals so
-# decoding imports no data code. tests/decoding/test_state.py checks they agree with Vocab when it exists.
-PAD_ID = 0
-BOS_ID = 2
-EOS_ID = 3
+from enc2dec.specials import BOS_ID, EOS_ID, PAD_ID, DecoderState  # noqa: F401  (re-exported)
 
 
 class StepModel(Protocol):

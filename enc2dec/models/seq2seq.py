@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from enc2dec.data.batching import Batch
-from enc2dec.decoding.state import PAD_ID, DecoderState
 from enc2dec.layers import Dropout, Embedding, Linear
 from enc2dec.losses import CrossEntropy
 from enc2dec.nn import functional, init
 from enc2dec.nn.module import Module
 from enc2dec.recurrent import Stacked, reverse_padded
+from enc2dec.specials import PAD_ID, DecoderState
 
 
 @dataclass(frozen=True)

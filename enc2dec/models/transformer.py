@@ -24,12 +24,12 @@ import numpy as np
 from enc2dec.attention.masks import Packing, causal_mask, padding_mask
 from enc2dec.attention.transformer_layers import TokenEmbedding, TransformerDecoder, TransformerEncoder
 from enc2dec.data.batching import Batch
-from enc2dec.decoding.state import PAD_ID, DecoderState
 from enc2dec.layers import Embedding, Linear
 from enc2dec.losses import CrossEntropy
 from enc2dec.nn import functional, init
 from enc2dec.nn.module import Module
 from enc2dec.nn.parameter import Parameter
+from enc2dec.specials import PAD_ID, DecoderState
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,7 @@ from enc2dec.recurrent.bidirectional import Bidirectional
 from enc2dec.recurrent.gru import GRU
 from enc2dec.recurrent.lstm import LSTM
 from enc2dec.recurrent.rnn import RNN
-
-DecoderState = dict[str, np.ndarray]  # as enc2dec.decoding.state, which sits above this package
+from enc2dec.specials import DecoderState
 
 CELLS = {"gru": GRU, "lstm": LSTM, "rnn": RNN}
 
