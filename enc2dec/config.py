@@ -167,17 +167,22 @@ def apply_overrides(data: dict, overrides: list[str], where: str = "--set") -> d
     return data
 
 
-def load(path: str | Path, cls: type[T], overrides: list[str] | None = None) -> T:
-    """Read a YAML file into dataclass `cls`, after applying dotted overrides."""
+def read_yaml(path: str | Path) -> Any:
+    """A YAML config file's data; a missing file or invalid YAML is an error naming the file."""
     import yaml
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such config file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: invalid YAML ({err})") from err
+
+
+def load(path: str | Path, cls: type[T], overrides: list[str] | None = None) -> T:
+    """Read a YAML file into dataclass `cls`, after applying dotted overrides."""
+    data = read_yaml(path)
     if overrides:
         data = apply_overrides(data, overrides)
     return from_dict(cls, data, str(path))
