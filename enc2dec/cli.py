@@ -82,13 +82,13 @@ def _print_scores(scores: dict[str, Any], indent: str = "") -> None:
 
 
 def _evaluate_files(args: argparse.Namespace) -> int:
-    from enc2dec.data.text import read_aligned
+    from enc2dec.data.text import read_eval_pairs
     from enc2dec.tasks.translation import score_translator
 
     if not (args.src and args.ref):
         raise ValueError("evaluate: --src and --ref go together (a source file and its reference translations)")
     translator = _loaded(args.model, "translation", "evaluate --src/--ref").trained
-    pairs = read_aligned(args.src, args.ref)
+    pairs = read_eval_pairs(args.src, args.ref)
     _print_scores(score_translator(translator, pairs.src, pairs.tgt, **_decode_options(args)))
     return 0
 
@@ -132,36 +132,40 @@ def _decode_options(args: argparse.Namespace) -> dict:
         if args.length_penalty is not None:
             options["length_penalty"] = args.length_penalty
     elif args.method == "sample":
-        import numpy as np
-
-        options["rng"] = np.random.default_rng(args.seed)
+        options["seed"] = args.seed
+        if args.n_best > 1:
+            options["num_samples"] = args.n_best
     return options
 
 
 def _translate(args: argparse.Namespace) -> int:
     from enc2dec.data.text import read_lines
+    from enc2dec.decoding.batch import SourcesTooLongError, n_best_rows
 
     translator = _loaded(args.model, "translation", "translate").trained
     if args.n_best < 1:
         raise ValueError(f"--n-best must be >= 1, got {args.n_best}")
-    if args.n_best > 1 and args.method != "beam":
-        raise ValueError(f"--n-best {args.n_best} needs --method beam, got {args.method}")
+    if args.n_best > 1 and args.method == "greedy":
+        raise ValueError(f"--n-best {args.n_best} needs --method beam or sample, got greedy")
     lines = read_lines(args.input)
-    hyps = translator.decode_ids([translator.encode(s) for s in lines], **_decode_options(args))
+    too_long = []
+    try:
+        hyps = translator.decode_ids([translator.encode(s) for s in lines], **_decode_options(args))
+    except SourcesTooLongError as err:  # the other lines are translated; these are reported below
+        hyps, too_long = err.results, err.too_long
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
-        for best in hyps:
-            best = best[: args.n_best]
-            if args.n_best == 1:
-                print(translator.detokenize(best[0].tokens) if best else "", file=out)
-                continue
-            for k in range(args.n_best):  # always n_best lines per input: an empty source gets empty ones
-                h = best[k] if k < len(best) else None
-                print(f"{h.score:.4f}\t{translator.detokenize(h.tokens)}" if h else "-inf\t", file=out)
+        for best in n_best_rows(hyps, args.n_best):  # always n_best lines per input: "" where there is none
+            for h in best:
+                text = translator.detokenize(h.tokens) if h is not None else ""
+                print(text if args.n_best == 1 else f"{h.score if h is not None else float('-inf'):.4f}\t{text}",
+                      file=out)  # fmt: skip
     finally:
         if args.output:
             out.close()
-    return 0
+    for t in too_long:
+        print(f"enc2dec translate: error: {args.input or '<stdin>'}: line {t.index + 1}: {t}", file=sys.stderr)
+    return 2 if too_long else 0
 
 
 def _plot_attention(args: argparse.Namespace) -> int:

@@ -274,12 +274,3 @@ def build_translation_data(
         tgt_tokenizer=tgt_tokenizer,
         name=name,
     )
-
-
-def read_lines(path: str | Path | None) -> list[str]:
-    """The lines of a text file (None or "-": standard input), without line ends."""
-    import sys
-
-    if path in (None, "-"):
-        return [line.rstrip("\r\n") for line in sys.stdin]
-    return [line.rstrip("\r\n") for line in Path(path).read_text(encoding="utf-8").splitlines()]

@@ -18,7 +18,7 @@ import numpy as np
 
 from enc2dec.data.batching import BucketBatcher, batches_in_order
 from enc2dec.data.text import ParallelText, TextPairs, TranslationData, encode_pairs
-from enc2dec.data.tokenize import Tokenizer, tokenizer_from_config
+from enc2dec.data.tokenize import Tokenizer, load_tokenizers, tokenizers_to_dict
 from enc2dec.data.vocab import Vocab
 from enc2dec.nn.module import Module
 from enc2dec.tasks.base import Task, Writer
@@ -185,9 +185,12 @@ class Translator:
     def encode(self, sentence: str) -> list[int]:
         return self.src_vocab.encode(self.src_tokenizer.tokenize(sentence))
 
-    def decode_ids(self, src: list[list[int]], **options: Any) -> list[Any]:
-        """Token-id sentences -> Hypothesis lists (n-best, best first) in input order; empty sources give []."""
+    def decode_ids(self, src: list[list[int]], **options: Any) -> list[list[Any]]:
+        """Token-id sentences -> Hypothesis lists (n-best or samples, best first) in input order; an empty source
+        gives []. Over-long sources: decoding.SourcesTooLongError after the others are decoded, with its
+        `results` in this form."""
         from enc2dec.decoding import decode_all
+        from enc2dec.decoding.batch import SourcesTooLongError
 
         d = self.decoding
         method = options.pop("method", d.method)
@@ -196,13 +199,12 @@ class Translator:
             settings.update(beam_size=d.beam_size, length_penalty=d.length_penalty)
         settings.update(options)
         self.model.eval()
-        nonempty = [i for i, s in enumerate(src) if s]
-        results: list[Any] = [[] for _ in src]
-        if nonempty:
-            out = decode_all(self.model, [src[i] for i in nonempty], method=method, batch_size=d.batch_size, **settings)
-            for i, hyps in zip(nonempty, out):
-                results[i] = hyps if isinstance(hyps, list) else [hyps]
-        return results
+        try:
+            out = decode_all(self.model, src, method=method, batch_size=d.batch_size, **settings)
+        except SourcesTooLongError as err:
+            err.results = [_as_list(r) for r in err.results]
+            raise
+        return [_as_list(r) for r in out]
 
     def detokenize(self, tokens: list[int]) -> str:
         return self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(tokens))
@@ -217,9 +219,14 @@ class Translator:
 
     def files(self) -> dict[str, Writer]:
         """The vocabularies and tokenizers, as checkpoint files."""
-        tokenizers = {"src": self.src_tokenizer.to_config(), "tgt": self.tgt_tokenizer.to_config()}
+        tokenizers = tokenizers_to_dict(self.src_tokenizer, self.tgt_tokenizer)
         texts = [self.src_vocab.to_dict(), self.tgt_vocab.to_dict(), tokenizers]
         return {name: _json_writer(obj) for name, obj in zip(VOCAB_FILES, texts)}
+
+
+def _as_list(result: Any) -> list[Any]:
+    """One sentence's decode_all result (a Hypothesis, a list of them, or None) as a list."""
+    return [] if result is None else result if isinstance(result, list) else [result]
 
 
 def _json_writer(obj: Any) -> Writer:
@@ -287,14 +294,10 @@ class TranslationTask(Task):
     def load(self, model_dir: Path) -> Translator:
         src_vocab = Vocab.load(model_dir / VOCAB_FILES[0])
         tgt_vocab = Vocab.load(model_dir / VOCAB_FILES[1])
-        tokenizers_path = model_dir / VOCAB_FILES[2]
-        tokenizers = checkpoint.load_json(tokenizers_path)
-        if not isinstance(tokenizers, dict) or not {"src", "tgt"} <= set(tokenizers):
-            raise ValueError(f"{tokenizers_path}: expected a mapping with 'src' and 'tgt' tokenizers")
+        src_tok, tgt_tok = load_tokenizers(model_dir / VOCAB_FILES[2])
         model = self._build(len(src_vocab), len(tgt_vocab))
         checkpoint.load_weights(model_dir, model)
         model.eval()
-        src_tok, tgt_tok = (tokenizer_from_config(tokenizers[k]) for k in ("src", "tgt"))
         return Translator(model, src_vocab, tgt_vocab, src_tok, tgt_tok, self.config.decoding)
 
     def evaluate(self, trained: Translator, split: str, out_dir: Path | None = None) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def test_cli_translate_n_best_and_evaluate_files(trained, tmp_path, monkeypatch,
     import sys
 
     model = str(trained.out_dir)
-    monkeypatch.setattr(sys, "stdin", io.StringIO("3 March 1999\n\n14.07.89\n"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"3 March 1999\r\n\n14.07.89\n")))
     assert cli.main(["translate", "--model", model, "--n-best", "2", "--beam-size", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 6 and lines[2:4] == ["-inf\t", "-inf\t"]  # k lines for every input, an empty one too
@@ -113,3 +113,17 @@ def test_tatoeba_honours_the_data_settings():
     other = translation.raw_splits(translation.TextDataConfig(**{**cfg.__dict__, "seed": 2}))
     assert other[1].src != data.valid.src_text  # the seed draws the split
     assert any(c in "".join(data.train.src_text) for c in "éèàç")  # French is the source
+
+
+def test_an_over_long_source_is_reported_by_line_and_the_others_translated(tmp_path, capsys):
+    model = {"type": "transformer", "model_size": 8, "n_heads": 2, "ff_size": 8, "n_encoder_layers": 1,
+             "n_decoder_layers": 1, "positions": "learned", "max_positions": 40}  # fmt: skip
+    cfg = run.config_from_dict({**SMALL, "model": model, "training": {"max_steps": 1}})
+    out = run.train(cfg, tmp_path / "t").out_dir
+    src = tmp_path / "src.txt"
+    src.write_text("3 March 1999\n" + "Tuesday 7 November 2023 " * 4 + "\n14.07.89\n", encoding="utf-8")
+    assert cli.main(["translate", "--model", str(out), "--input", str(src), "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"{src}: line 2: source has" in err and "the model reads at most 40" in err
+    lines = (tmp_path / "o").read_text().splitlines()
+    assert len(lines) == 3 and lines[1] == ""
