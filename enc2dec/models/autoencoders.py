@@ -27,7 +27,7 @@ import numpy as np
 from enc2dec.layers import Linear, Sigmoid, Tanh
 from enc2dec.losses import BCEWithLogits
 from enc2dec.models.dense import DenseConfig, EncoderDecoder
-from enc2dec.nn.checks import check_ndim
+from enc2dec.nn.checks import check_float_field, check_ndim
 from enc2dec.nn.functional import sigmoid
 from enc2dec.nn.module import Module
 
@@ -57,13 +57,10 @@ class AutoencoderConfig(DenseConfig):
                 raise ValueError(f"AutoencoderConfig.{name} must be one of {options}, got {getattr(self, name)!r}")
         if self.noise == "masking" and not 0.0 <= self.noise_level < 1.0:
             raise ValueError(f"AutoencoderConfig.noise_level must be in [0, 1) for masking, got {self.noise_level}")
-        if self.noise_level < 0:
-            raise ValueError(f"AutoencoderConfig.noise_level must be >= 0, got {self.noise_level}")
-        if not 0.0 < self.sparsity_target < 1.0:
-            raise ValueError(f"AutoencoderConfig.sparsity_target must be in (0, 1), got {self.sparsity_target}")
+        check_float_field("AutoencoderConfig", "noise_level", self.noise_level, 0.0)  # gaussian: sigma
+        check_float_field("AutoencoderConfig", "sparsity_target", self.sparsity_target, 0.0, 1.0, "()")
         for name in ("penalty_weight", "beta"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"AutoencoderConfig.{name} must be >= 0, got {getattr(self, name)}")
+            check_float_field("AutoencoderConfig", name, getattr(self, name), 0.0)
         if self.kind == "sparse" and self.sparsity == "kl" and self.context_activation != "sigmoid":
             raise ValueError(
                 f"AutoencoderConfig: sparsity 'kl' needs context_activation 'sigmoid' (rates in (0, 1)), "
