@@ -61,6 +61,18 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved field annotations of a dataclass (evaluated once: each evaluation parses every annotation)."""
+    return typing.get_type_hints(cls, include_extras=True)
+
+
+def _shown(key: Any) -> str:
+    """A (dotted) key as a message shows it: bare when it reads as names, else quoted, so a message stays one line."""
+    plain = isinstance(key, str) and all(part.replace("-", "_").isidentifier() for part in key.split("."))
+    return key if plain else repr(key)
+
+
 def _convert(value: Any, tp: Any, where: str, key: str) -> Any:
     """value, checked against the annotation tp (and converted: lists to tuples, ints to floats)."""
     choice = _choice(tp)
@@ -72,7 +84,10 @@ def _convert(value: Any, tp: Any, where: str, key: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        for arg in (a for a in args if a is not type(None)):
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # X | None: X's own error, which names the inner key
+            return _convert(value, options[0], where, key)
+        for arg in options:
             try:
                 return _convert(value, arg, where, key)
             except (TypeError, ValueError):
@@ -95,7 +110,7 @@ def _convert(value: Any, tp: Any, where: str, key: str) -> Any:
         if not args:
             return dict(value)
         return {
-            _convert(k, args[0], where, f"{key} key"): _convert(v, args[1], where, f"{key}.{k}")
+            _convert(k, args[0], where, f"{key} key"): _convert(v, args[1], where, f"{key}.{_shown(k)}")
             for k, v in value.items()
         }
     if dataclasses.is_dataclass(tp):
@@ -118,13 +133,15 @@ def from_dict(cls: type[T], data: Any, where: str = "<config>", prefix: str = ""
         data = {}
     if not isinstance(data, dict):
         raise TypeError(f"{where}: {name} must be a mapping of {cls.__name__} fields, got {data!r}")
-    hints = typing.get_type_hints(cls, include_extras=True)
+    hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key in data:
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
             hint = f" (did you mean {close[0]}?)" if close else f" (fields: {', '.join(fields)})"
-            raise ValueError(f"{where}: {prefix + '.' if prefix else ''}{key} is not a {cls.__name__} field{hint}")
+            raise ValueError(
+                f"{where}: {prefix + '.' if prefix else ''}{_shown(key)} is not a {cls.__name__} field{hint}"
+            )
     kwargs = {}
     for key, value in data.items():
         dotted = f"{prefix}.{key}" if prefix else key
@@ -145,7 +162,7 @@ def from_dict(cls: type[T], data: Any, where: str = "<config>", prefix: str = ""
 def to_dict(obj: Any) -> Any:
     """A dataclass as plain YAML-able data (tuples become lists; a Choice field gets its `type` key back)."""
     if dataclasses.is_dataclass(obj):
-        hints = typing.get_type_hints(type(obj), include_extras=True)
+        hints = _hints(type(obj))
         out = {}
         for f in dataclasses.fields(obj):
             value, choice = getattr(obj, f.name), _choice(hints[f.name])
@@ -165,7 +182,7 @@ def _loader() -> type:
     error (PyYAML keeps the last)."""
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    class Loader(yaml.SafeLoader):  # not libyaml's CSafeLoader: 10x faster, but deep nesting crashes the process
         def construct_mapping(self, node: Any, deep: bool = False) -> dict:
             if isinstance(node, yaml.MappingNode):
                 seen: dict[Any, int] = {}
@@ -179,6 +196,15 @@ def _loader() -> type:
                         )
                     seen[key] = key_node.start_mark.line + 1
             return super().construct_mapping(node, deep=deep)
+
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            try:
+                return super().construct_object(node, deep=deep)
+            except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError):  # `!!int ''`, `!!bool x`
+                tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"cannot read {reprlib.repr(node.value)} as {tag}", node.start_mark
+                ) from None
 
     Loader.add_implicit_resolver(
         "tag:yaml.org,2002:float",
@@ -207,7 +233,7 @@ def parse_yaml(text: str, where: str, what: str = "YAML") -> Any:
         raise ValueError(f"{where}: {at}invalid {what}: {problem}") from None
     except RecursionError:
         raise ValueError(f"{where}: invalid {what}: nested too deeply") from None
-    except ValueError as err:  # int() of a number with more digits than Python converts
+    except ValueError as err:  # text that cannot be encoded (surrogates from a command line)
         raise ValueError(f"{where}: invalid {what}: {' '.join(str(err).split())}") from None
 
 
@@ -245,7 +271,7 @@ def apply_overrides(data: dict, overrides: list[str], where: str = "--set") -> d
             if child is not None and not isinstance(child, dict):
                 path = ".".join(parts[: depth + 1])
                 raise ValueError(
-                    f"{name}: {path} is {reprlib.repr(child)}, not a mapping with a key {parts[depth + 1]!r}"
+                    f"{name}: {_shown(path)} is {reprlib.repr(child)}, not a mapping with a key {parts[depth + 1]!r}"
                 )
             node[part] = dict(child or {})
             node = node[part]
@@ -260,5 +286,5 @@ def load(path: str | Path, cls: type[T], overrides: list[str] | None = None) -> 
     where = str(path)
     if overrides and isinstance(data, dict):  # else from_dict says the file holds no mapping
         data = apply_overrides(data, overrides)
-        where += " with --set " + ", ".join(item.split("=", 1)[0].strip() for item in overrides)
+        where += " with --set " + ", ".join(_shown(item.split("=", 1)[0].strip()) for item in overrides)
     return from_dict(cls, data, where)
