@@ -2,8 +2,10 @@
 
     cfg = config.load("configs/m30k.yaml", RunConfig, overrides=["training.lr=0.5"])
 
-Errors name the file, the dotted key and, for a misspelt key, the closest field:
-`configs/m30k.yaml: model.hiden_size is not a Seq2SeqConfig field (did you mean hidden_size?)`.
+load = read_yaml (the one reader of config YAML: `1e-3` is a float, duplicate keys are refused) + apply_overrides
+(`--set` strings, values parsed by the same rules) + from_dict (types and keys checked; ranges are checked by each
+dataclass's __post_init__). Every error is one line naming the file or the override, the key and, for a misspelt
+key, the closest field: `configs/m30k.yaml: model.hiden_size is not a Seq2SeqConfig field (did you mean hidden_size?)`.
 """
 
 from __future__ import annotations
