@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from enc2dec.nn.checks import check_flags, check_int_field
+
 log = logging.getLogger(__name__)
 
 STATISTICAL = ("sarima", "ets", "none")
@@ -80,6 +82,13 @@ class StatisticalConfig:
     def __post_init__(self) -> None:
         if self.model not in STATISTICAL:
             raise ValueError(f"StatisticalConfig.model must be one of {STATISTICAL}, got {self.model!r}")
+        for name in ("order", "seasonal_order"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or len(value) != 3:
+                raise ValueError(f"StatisticalConfig.{name} must be three ints, got {value!r}")
+            for i, item in enumerate(value):
+                check_int_field("StatisticalConfig", f"{name}[{i}]", item, 0)
+        check_flags(self)
 
     def describe(self, season: int) -> str:
         if self.model == "sarima":

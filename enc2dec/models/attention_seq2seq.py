@@ -31,6 +31,7 @@ from enc2dec.data.batching import Batch
 from enc2dec.layers import Dropout, Embedding, Linear, Tanh
 from enc2dec.losses import CrossEntropy
 from enc2dec.nn import functional, init
+from enc2dec.nn.checks import check_flags, check_float_field, check_int_field
 from enc2dec.nn.module import Module
 from enc2dec.recurrent import Stacked
 from enc2dec.specials import PAD_ID, DecoderState
@@ -62,6 +63,20 @@ class AttentionSeq2SeqConfig:
         ):
             if value not in allowed:
                 raise ValueError(f"{where}.{name} must be one of {allowed}, got {value!r}")
+        for name in ("embed_size", "hidden_size", "encoder_layers", "decoder_layers"):
+            check_int_field(where, name, getattr(self, name), 1)
+        check_int_field(where, "encoder_size", self.encoder_size, 1, optional=True, note="null: from hidden_size")
+        check_int_field(where, "attention_size", self.attention_size, 1, optional=True, note="null: hidden_size")
+        for name in ("dropout", "label_smoothing"):
+            check_float_field(where, name, getattr(self, name), 0.0, 1.0, "[)")
+        check_float_field(where, "init_scale", self.init_scale, 0.0, bounds="(]", optional=True)
+        check_flags(self)
+        if self.memory_size < 1:
+            raise ValueError(f"{where}: a bidirectional encoder of hidden_size // 2 units needs hidden_size >= 2, "
+                             f"got {self.hidden_size} (or set encoder_size)")  # fmt: skip
+        if self.attention == "luong" and self.score == "dot" and self.memory_size != self.hidden_size:
+            raise ValueError(f"{where}: score 'dot' needs the memory width {self.memory_size} (encoder_size x "
+                             f"directions) to equal hidden_size {self.hidden_size}")  # fmt: skip
         if self.looping and self.decoder_layers != 1:
             raise ValueError(f"{where}: attention 'bahdanau' and input_feeding need decoder_layers=1, "
                              f"got {self.decoder_layers}")  # fmt: skip

@@ -27,7 +27,7 @@ import numpy as np
 from enc2dec.layers import Linear, Sigmoid, Tanh
 from enc2dec.losses import BCEWithLogits
 from enc2dec.models.dense import DenseConfig, EncoderDecoder
-from enc2dec.nn.checks import check_ndim
+from enc2dec.nn.checks import check_float_field, check_ndim
 from enc2dec.nn.functional import sigmoid
 
 
@@ -47,8 +47,7 @@ class DenoisingConfig(AutoencoderConfig):
             raise ValueError(f"DenoisingConfig.noise must be 'gaussian' or 'masking', got {self.noise!r}")
         if self.noise == "masking" and not 0.0 <= self.noise_level < 1.0:
             raise ValueError(f"DenoisingConfig.noise_level must be in [0, 1) for masking, got {self.noise_level}")
-        if self.noise_level < 0:
-            raise ValueError(f"DenoisingConfig.noise_level must be >= 0, got {self.noise_level}")
+        check_float_field("DenoisingConfig", "noise_level", self.noise_level, 0.0)  # gaussian: sigma
 
 
 @dataclass(frozen=True)
@@ -61,10 +60,8 @@ class SparseConfig(AutoencoderConfig):
         super().__post_init__()
         if self.sparsity not in ("l1", "kl"):
             raise ValueError(f"SparseConfig.sparsity must be 'l1' or 'kl', got {self.sparsity!r}")
-        if not 0.0 < self.sparsity_target < 1.0:
-            raise ValueError(f"SparseConfig.sparsity_target must be in (0, 1), got {self.sparsity_target}")
-        if self.penalty_weight < 0:
-            raise ValueError(f"SparseConfig.penalty_weight must be >= 0, got {self.penalty_weight}")
+        check_float_field("SparseConfig", "sparsity_target", self.sparsity_target, 0.0, 1.0, "()")
+        check_float_field("SparseConfig", "penalty_weight", self.penalty_weight, 0.0)
         if self.sparsity == "kl" and self.context_activation != "sigmoid":
             raise ValueError(
                 f"SparseConfig: sparsity 'kl' needs context_activation 'sigmoid' (rates in (0, 1)), "
@@ -78,8 +75,7 @@ class ContractiveConfig(AutoencoderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.penalty_weight < 0:
-            raise ValueError(f"ContractiveConfig.penalty_weight must be >= 0, got {self.penalty_weight}")
+        check_float_field("ContractiveConfig", "penalty_weight", self.penalty_weight, 0.0)
         first = self.activation if self.hidden_sizes else self.context_activation
         if first not in ("sigmoid", "tanh"):
             raise ValueError(

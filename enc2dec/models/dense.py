@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from enc2dec.layers import Linear, Sequential, activation
+from enc2dec.layers.activations import ACTIVATIONS
 from enc2dec.losses import MSE, BCEWithLogits
+from enc2dec.nn.checks import check_int_field
 from enc2dec.nn.functional import sigmoid
 from enc2dec.nn.module import Module
 
@@ -29,11 +31,17 @@ class DenseConfig:
     loss: str = "mse"
 
     def __post_init__(self) -> None:
+        where = type(self).__name__
         if self.loss not in ("mse", "bce"):
-            raise ValueError(f"DenseConfig.loss must be 'mse' or 'bce', got {self.loss!r}")
+            raise ValueError(f"{where}.loss must be 'mse' or 'bce', got {self.loss!r}")
         for name in ("input_size", "context_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"DenseConfig.{name} must be >= 1, got {getattr(self, name)}")
+            check_int_field(where, name, getattr(self, name), 1)
+        for i, size in enumerate(self.hidden_sizes):
+            check_int_field(where, f"hidden_sizes[{i}]", size, 1)
+        for name in ("activation", "context_activation"):
+            value = getattr(self, name)
+            if value not in ACTIVATIONS and not (value is None and name == "context_activation"):
+                raise ValueError(f"{where}.{name} must be one of {sorted(ACTIVATIONS)}, got {value!r}")
 
 
 def mlp(sizes: list[int], hidden_activation: str, final_activation: str | None, rng: np.random.Generator) -> Sequential:

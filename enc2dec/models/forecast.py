@@ -35,13 +35,23 @@ import numpy as np
 from enc2dec.attention import LuongAttention
 from enc2dec.layers import Dropout, Linear, Tanh
 from enc2dec.losses import MSE, GaussianNLL
-from enc2dec.nn.checks import check_float
+from enc2dec.nn.checks import check_flags, check_float, check_float_field, check_int_field
 from enc2dec.nn.module import Module
 from enc2dec.recurrent import Stacked, reverse_padded
 
 CELLS = ("lstm", "gru", "rnn")
 HEADS = ("linear", "gaussian")
 ATTENTION = ("none", "dot", "general", "concat")
+
+
+def _check_sizes(config: Any, sizes: tuple[str, ...]) -> None:
+    """The fields both recurrent series configs share: sizes >= 1, feature_size >= 0, dropout in [0, 1), flags."""
+    where = type(config).__name__
+    for name in sizes:
+        check_int_field(where, name, getattr(config, name), 1)
+    check_int_field(where, "feature_size", config.feature_size, 0, note="0: no exogenous features")
+    check_float_field(where, "dropout", config.dropout, 0.0, 1.0, "[)")
+    check_flags(config)
 
 
 @dataclass(frozen=True)
@@ -61,13 +71,8 @@ class ForecasterConfig:
                                      ("attention", self.attention, ATTENTION)):  # fmt: skip
             if value not in allowed:
                 raise ValueError(f"ForecasterConfig.{name} must be one of {allowed}, got {value!r}")
-        for name in ("embed_size", "hidden_size", "n_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"ForecasterConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.feature_size < 0:
-            raise ValueError(f"ForecasterConfig.feature_size must be >= 0, got {self.feature_size}")
-        if not 0.0 <= self.scheduled_sampling <= 1.0:
-            raise ValueError(f"ForecasterConfig.scheduled_sampling must be in [0, 1], got {self.scheduled_sampling}")
+        _check_sizes(self, ("embed_size", "hidden_size", "n_layers"))
+        check_float_field("ForecasterConfig", "scheduled_sampling", self.scheduled_sampling, 0.0, 1.0)
 
 
 def _step_inputs(owner: Module, values: Any, features: Any, F: int, name: str) -> np.ndarray:
@@ -247,11 +252,7 @@ class SequenceAutoencoderConfig:
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ValueError(f"SequenceAutoencoderConfig.cell must be one of {CELLS}, got {self.cell!r}")
-        for name in ("embed_size", "hidden_size", "n_layers", "context_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"SequenceAutoencoderConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.feature_size < 0:
-            raise ValueError(f"SequenceAutoencoderConfig.feature_size must be >= 0, got {self.feature_size}")
+        _check_sizes(self, ("embed_size", "hidden_size", "n_layers", "context_size"))
 
 
 class SequenceAutoencoder(Module):

@@ -20,6 +20,7 @@ from enc2dec.data.batching import Batch
 from enc2dec.layers import Dropout, Embedding, Linear
 from enc2dec.losses import CrossEntropy
 from enc2dec.nn import functional, init
+from enc2dec.nn.checks import check_flags, check_float_field, check_int_field
 from enc2dec.nn.module import Module
 from enc2dec.recurrent import Stacked, reverse_padded
 from enc2dec.specials import PAD_ID, DecoderState
@@ -40,8 +41,14 @@ class Seq2SeqConfig:
     def __post_init__(self) -> None:
         if self.cell not in ("lstm", "gru", "rnn"):
             raise ValueError(f"Seq2SeqConfig.cell must be 'lstm', 'gru' or 'rnn', got {self.cell!r}")
-        if not 0.0 <= self.scheduled_sampling <= 1.0:
-            raise ValueError(f"Seq2SeqConfig.scheduled_sampling must be in [0, 1], got {self.scheduled_sampling}")
+        where = "Seq2SeqConfig"
+        for name in ("embed_size", "hidden_size", "n_layers"):
+            check_int_field(where, name, getattr(self, name), 1)
+        for name in ("dropout", "label_smoothing"):
+            check_float_field(where, name, getattr(self, name), 0.0, 1.0, "[)")
+        check_float_field(where, "scheduled_sampling", self.scheduled_sampling, 0.0, 1.0)
+        check_float_field(where, "init_scale", self.init_scale, 0.0, bounds="(]", optional=True)
+        check_flags(self)
 
 
 class Seq2Seq(Module):

@@ -27,6 +27,7 @@ from enc2dec.data.batching import Batch
 from enc2dec.layers import Embedding, Linear
 from enc2dec.losses import CrossEntropy
 from enc2dec.nn import functional, init
+from enc2dec.nn.checks import check_flags, check_float_field, check_int_field
 from enc2dec.nn.module import Module
 from enc2dec.nn.parameter import Parameter
 from enc2dec.specials import PAD_ID, DecoderState
@@ -51,6 +52,13 @@ class TransformerConfig:
     label_smoothing: float = 0.1  # the paper: epsilon_ls = 0.1
 
     def __post_init__(self) -> None:
+        where = "TransformerConfig"
+        names = ("model_size", "n_heads", "ff_size", "n_encoder_layers", "n_decoder_layers", "max_positions")
+        for name in names:
+            check_int_field(where, name, getattr(self, name), 1)
+        for name in ("dropout", "attention_dropout", "label_smoothing"):
+            check_float_field(where, name, getattr(self, name), 0.0, 1.0, "[)")
+        check_flags(self)
         if self.model_size % self.n_heads:
             raise ValueError(
                 f"TransformerConfig: model_size {self.model_size} must be divisible by n_heads {self.n_heads}"
@@ -59,8 +67,6 @@ class TransformerConfig:
             raise ValueError(f"TransformerConfig.activation must be 'relu' or 'gelu', got {self.activation!r}")
         if self.positions not in ("sinusoidal", "learned"):
             raise ValueError(f"TransformerConfig.positions must be 'sinusoidal' or 'learned', got {self.positions!r}")
-        if self.n_encoder_layers < 1 or self.n_decoder_layers < 1:
-            raise ValueError("TransformerConfig: n_encoder_layers and n_decoder_layers must be >= 1")
 
 
 class Transformer(Module):

@@ -20,7 +20,7 @@ import numpy as np
 from enc2dec.losses import MSE, BCEWithLogits, GaussianKL
 from enc2dec.models.autoencoders import Autoencoder, AutoencoderConfig
 from enc2dec.models.dense import EncoderDecoder, mlp
-from enc2dec.nn.checks import check_ndim
+from enc2dec.nn.checks import check_float_field, check_ndim
 from enc2dec.nn.functional import sigmoid
 from enc2dec.nn.module import Module
 
@@ -37,8 +37,7 @@ class VAEConfig(AutoencoderConfig):
         super().__post_init__()
         if self.decoder not in ("bernoulli", "gaussian"):
             raise ValueError(f"VAEConfig.decoder must be 'bernoulli' or 'gaussian', got {self.decoder!r}")
-        if self.beta < 0:
-            raise ValueError(f"VAEConfig.beta must be >= 0, got {self.beta}")
+        check_float_field("VAEConfig", "beta", self.beta, 0.0)
 
 
 class VAE(Autoencoder):

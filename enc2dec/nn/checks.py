@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,3 +36,59 @@ def check_last_dim(owner: Any, name: str, x: Any, size: int, dtype: np.dtype | N
 def check_ndim(owner: Any, name: str, x: np.ndarray, ndim: int, layout: str) -> None:
     if x.ndim != ndim:
         raise ValueError(f"{owner!r}: {name} must have shape {layout}, got {x.shape}")
+
+
+# -- config fields: each config dataclass's __post_init__ checks its fields with these, so that a config is refused
+# when it is made (at load time, before any data is read), naming the class, the field, the range and the value.
+def check_int_field(owner: str, name: str, value: Any, minimum: int, *, optional: bool = False, note: str = "") -> None:
+    """`owner.name` must be an int >= minimum (or None when optional); `note` says what a special value means."""
+    range_ = f">= {minimum}{f' ({note})' if note else ''}"
+    _check_number(owner, name, value, optional, "an int", range_, lambda v: v >= minimum)
+
+
+def check_float_field(
+    owner: str,
+    name: str,
+    value: Any,
+    low: float = -math.inf,
+    high: float = math.inf,
+    bounds: str = "[]",
+    *,
+    optional: bool = False,
+) -> None:
+    """`owner.name` must be a finite number between low and high (or None when optional); bounds "[]", "[)", "(]"
+    or "()" say whether each end belongs to the range. NaN and infinities are refused."""
+    if high == math.inf:
+        range_ = f"{'>' if bounds[0] == '(' else '>='} {low:g}"
+    else:
+        range_ = f"in {bounds[0]}{low:g}, {high:g}{bounds[1]}"
+
+    def inside(v: float) -> bool:
+        above = v > low if bounds[0] == "(" else v >= low
+        below = v < high if bounds[1] == ")" else v <= high
+        return above and below and (isinstance(v, int) or math.isfinite(v))
+
+    _check_number(owner, name, value, optional, "a number", range_, inside)
+
+
+def _check_number(
+    owner: str, name: str, value: Any, optional: bool, noun: str, range_: str, inside: Callable[[Any], bool]
+) -> None:
+    if value is None and optional:
+        return
+    null = "null or " if optional else ""
+    kinds = (int,) if noun == "an int" else (int, float)
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        raise TypeError(f"{owner}.{name} must be {null}{noun} {range_}, got {type(value).__name__} {value!r}")
+    if not inside(value):
+        raise ValueError(f"{owner}.{name} must be {null}{range_}, got {value}")
+
+
+def check_flags(config: Any) -> None:
+    """Every field of dataclass `config` annotated `bool` holds a bool (1, 0 or "yes" are refused)."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if f.type in ("bool", bool) and not isinstance(value, bool):
+            raise TypeError(
+                f"{type(config).__name__}.{f.name} must be true or false, got {type(value).__name__} {value!r}"
+            )

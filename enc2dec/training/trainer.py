@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from enc2dec.nn.checks import check_flags, check_float_field, check_int_field
 from enc2dec.nn.module import Module
 from enc2dec.optim import SGD, Adam, Constant, Cosine, Optimizer, StepDecay, WarmupInverseSqrt, clip_grad_norm
 from enc2dec.training import checkpoint
@@ -39,30 +40,31 @@ METRICS_FILE = "metrics.jsonl"
 class TrainConfig:
     optimizer: str = "adam"  # sgd | adam | adamw
     lr: float = 1e-3
-    momentum: float = 0.0
-    nesterov: bool = False
+    momentum: float = 0.0  # sgd
+    nesterov: bool = False  # sgd, with momentum > 0
     weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.999)
+    betas: tuple[float, float] = (0.9, 0.999)  # adam, adamw
     # constant | halving (Sutskever et al. 2014) | warmup_inv_sqrt (Vaswani et al. 2017) | cosine
     schedule: str = "constant"
-    warmup_steps: int = 0
+    warmup_steps: int = 0  # warmup_inv_sqrt and cosine; 0: none
     decay_start_epochs: float = 5.0  # halving: a fixed lr for 5 epochs, then halve every half epoch
     decay_every_epochs: float = 0.5
-    min_lr: float = 0.0
-    clip_norm: float | None = 5.0  # Sutskever et al.: rescale when the gradient norm exceeds 5
+    min_lr: float = 0.0  # cosine: the final lr
+    clip_norm: float | None = 5.0  # Sutskever et al.: rescale when the gradient norm exceeds 5; None: no clipping
     max_epochs: int | None = None  # budgets: training stops at the first one reached; set at least one
     max_steps: int | None = None
     max_minutes: float | None = None
     eval_every_steps: int | None = None  # None: at each epoch's end
-    best_metric: str = "valid_loss"
+    best_metric: str = "valid_loss"  # a metric the run records at each evaluation (the task checks the name)
     best_mode: str = "min"  # min | max
-    patience: int | None = None  # evaluations without improvement before stopping early
+    patience: int | None = None  # evaluations without improvement before stopping early; 0: stop at the first
     log_every_steps: int = 50
-    keep_checkpoints: int = 0  # also keep the model of the last N evaluations in out_dir/ckpt-<step> (averaging)
+    keep_checkpoints: int = 0  # also keep the model of the last N evaluations in out_dir/ckpt-<step>; 0: none
     seed: int = 0
     progress: bool = False
 
     def __post_init__(self) -> None:
+        where = "TrainConfig"
         checks = {
             "optimizer": (self.optimizer, ("sgd", "adam", "adamw")),
             "schedule": (self.schedule, ("constant", "halving", "warmup_inv_sqrt", "cosine")),
@@ -71,19 +73,39 @@ class TrainConfig:
         for name, (value, allowed) in checks.items():
             if value not in allowed:
                 raise ValueError(f"TrainConfig.{name} must be one of {allowed}, got {value!r}")
+        if not isinstance(self.best_metric, str) or not self.best_metric:
+            raise ValueError(
+                f"TrainConfig.best_metric must be a metric name such as valid_loss, got {self.best_metric!r}"
+            )
+        check_flags(self)
+        check_float_field(where, "lr", self.lr, 0.0, bounds="(]")
+        check_float_field(where, "momentum", self.momentum, 0.0, 1.0, "[)")
+        check_float_field(where, "weight_decay", self.weight_decay, 0.0)
+        if not isinstance(self.betas, tuple) or len(self.betas) != 2:
+            raise ValueError(f"TrainConfig.betas must be two numbers in [0, 1), got {self.betas!r}")
+        for i, beta in enumerate(self.betas):
+            check_float_field(where, f"betas[{i}]", beta, 0.0, 1.0, "[)")
+        check_int_field(where, "warmup_steps", self.warmup_steps, 0, note="0: no warmup")
+        check_float_field(where, "decay_start_epochs", self.decay_start_epochs, 0.0)
+        check_float_field(where, "decay_every_epochs", self.decay_every_epochs, 0.0, bounds="(]")
+        check_float_field(where, "min_lr", self.min_lr, 0.0)
+        check_float_field(where, "clip_norm", self.clip_norm, 0.0, bounds="(]", optional=True)
+        check_int_field(where, "max_epochs", self.max_epochs, 1, optional=True)
+        check_int_field(where, "max_steps", self.max_steps, 1, optional=True)
+        check_float_field(where, "max_minutes", self.max_minutes, 0.0, bounds="(]", optional=True)
+        check_int_field(where, "eval_every_steps", self.eval_every_steps, 1, optional=True, note="null: each epoch")
+        check_int_field(where, "patience", self.patience, 0, optional=True,
+                        note="0: stop at the first evaluation without improvement; null: never")  # fmt: skip
+        check_int_field(where, "log_every_steps", self.log_every_steps, 1)
+        check_int_field(where, "keep_checkpoints", self.keep_checkpoints, 0, note="0: none")
+        check_int_field(where, "seed", self.seed, 0)
+        if self.optimizer == "sgd" and self.nesterov and self.momentum == 0:
+            raise ValueError("TrainConfig: nesterov needs momentum > 0 (sgd), got momentum 0")
         if self.max_epochs is None and self.max_steps is None and self.max_minutes is None:
             raise ValueError("TrainConfig: set at least one budget: max_epochs, max_steps or max_minutes")
         if self.schedule == "cosine" and self.max_epochs is None and self.max_steps is None:
             raise ValueError("TrainConfig: schedule 'cosine' decays over the run's length in steps: set max_steps "
                              "or max_epochs (a max_minutes budget alone gives it no length)")  # fmt: skip
-        for name in ("max_epochs", "max_steps", "max_minutes"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValueError(f"TrainConfig.{name} must be positive, got {value}")
-        if self.lr <= 0:
-            raise ValueError(f"TrainConfig.lr must be positive, got {self.lr}")
-        if self.keep_checkpoints < 0:
-            raise ValueError(f"TrainConfig.keep_checkpoints must be >= 0, got {self.keep_checkpoints}")
 
 
 @dataclass
