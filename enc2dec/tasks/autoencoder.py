@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 
 from enc2dec.data.arrays import ArrayBatcher
+from enc2dec.nn.checks import check_int_field
 from enc2dec.nn.module import Module
 from enc2dec.tasks.base import Task
 from enc2dec.tasks.registry import model_choice, model_type_of
@@ -45,8 +46,8 @@ class ImageDataConfig:
         if self.dataset not in DATASETS:
             raise ValueError(f"ImageDataConfig.dataset must be one of {DATASETS}, got {self.dataset!r}")
         for name in ("n_train", "n_valid", "n_test", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"ImageDataConfig.{name} must be >= 1, got {getattr(self, name)}")
+            check_int_field("ImageDataConfig", name, getattr(self, name), 1)
+        check_int_field("ImageDataConfig", "seed", self.seed, 0)
 
 
 @dataclass(frozen=True)

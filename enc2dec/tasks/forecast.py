@@ -31,6 +31,7 @@ from enc2dec.data.windows import (
     window_origins,
 )
 from enc2dec.models.forecast import Forecaster
+from enc2dec.nn.checks import check_float_field, check_int_field
 from enc2dec.nn.module import Module
 from enc2dec.tasks.base import Task, Writer
 from enc2dec.tasks.registry import model_choice
@@ -66,14 +67,12 @@ class SeriesConfig:
             raise ValueError(f"{name}: dataset 'csv' needs data.path and data.column")
         if self.dataset != "csv" and (self.path, self.column, self.time_column) != (None, None, None):
             raise ValueError(f"{name}: path, column and time_column are for dataset 'csv', got {self.dataset!r}")
-        if self.period is not None and not self.period > 1:
-            raise ValueError(f"{name}.period must be null or > 1 (steps in a season), got {self.period}")
+        check_float_field(name, "period", self.period, 1.0, bounds="(]", optional=True)  # steps in a season
         for field_name in ("test_fraction", "valid_fraction"):
-            if not 0.0 < getattr(self, field_name) < 1.0:
-                raise ValueError(f"{name}.{field_name} must be in (0, 1), got {getattr(self, field_name)}")
+            check_float_field(name, field_name, getattr(self, field_name), 0.0, 1.0, "()")
         for field_name in ("test_stride", "batch_size"):
-            if getattr(self, field_name) < 1:
-                raise ValueError(f"{name}.{field_name} must be >= 1, got {getattr(self, field_name)}")
+            check_int_field(name, field_name, getattr(self, field_name), 1)
+        check_int_field(name, "seed", self.seed, 0)
 
 
 @dataclass(frozen=True)
@@ -91,10 +90,8 @@ class ForecastDataConfig(SeriesConfig):
         if self.target not in TARGETS:
             raise ValueError(f"ForecastDataConfig.target must be one of {TARGETS}, got {self.target!r}")
         for name in ("input_length", "horizon", "stride"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"ForecastDataConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.harmonics < 0:
-            raise ValueError(f"ForecastDataConfig.harmonics must be >= 0, got {self.harmonics}")
+            check_int_field("ForecastDataConfig", name, getattr(self, name), 1)
+        check_int_field("ForecastDataConfig", "harmonics", self.harmonics, 0, note="0: no calendar features")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from enc2dec.data.arrays import ArrayBatcher
 from enc2dec.data.series import Series
 from enc2dec.data.windows import Framing, calendar_features, cut_windows, split_points, window_origins
 from enc2dec.models.forecast import SequenceAutoencoder
+from enc2dec.nn.checks import check_int_field
 from enc2dec.nn.module import Module
 from enc2dec.tasks.base import Task, Writer
 from enc2dec.tasks.forecast import FRAMING_FILE, SeriesConfig, framing_file, load_framing, load_series, series_period
@@ -39,10 +40,8 @@ class WindowDataConfig(SeriesConfig):
         if self.target not in ("level", "mean"):
             raise ValueError(f"WindowDataConfig.target must be 'level' or 'mean', got {self.target!r}")
         for name in ("window_length", "stride"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"WindowDataConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.harmonics < 0:
-            raise ValueError(f"WindowDataConfig.harmonics must be >= 0, got {self.harmonics}")
+            check_int_field("WindowDataConfig", name, getattr(self, name), 1)
+        check_int_field("WindowDataConfig", "harmonics", self.harmonics, 0, note="0: no calendar features")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from enc2dec.data.batching import BucketBatcher, batches_in_order
 from enc2dec.data.text import ParallelText, TextPairs, TranslationData, encode_pairs
 from enc2dec.data.tokenize import Tokenizer, load_tokenizers, tokenizers_to_dict
 from enc2dec.data.vocab import Vocab
+from enc2dec.nn.checks import check_flags, check_float_field, check_int_field
 from enc2dec.nn.module import Module
 from enc2dec.tasks.base import Task, Writer
 from enc2dec.tasks.registry import model_choice, model_type_of
@@ -74,12 +75,11 @@ class TextDataConfig:
         elif self.files:
             raise ValueError(f"TextDataConfig.files is for dataset 'files', got dataset {self.dataset!r}")
         for name in ("min_freq", "sp_vocab_size", "n_train", "max_tokens"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"TextDataConfig.{name} must be >= 1, got {getattr(self, name)}")
+            check_int_field("TextDataConfig", name, getattr(self, name), 1)
         for name in ("max_vocab", "max_train", "max_train_len", "max_batch_size"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"TextDataConfig.{name} must be null or >= 1, got {value}")
+            check_int_field("TextDataConfig", name, getattr(self, name), 1, optional=True)
+        check_int_field("TextDataConfig", "seed", self.seed, 0)
+        check_flags(self)
 
 
 @dataclass(frozen=True)
@@ -94,11 +94,11 @@ class DecodeConfig:
 
     def __post_init__(self) -> None:
         for name in ("beam_size", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"DecodeConfig.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("length_penalty", "max_len_a", "max_len_b", "valid_bleu_sentences"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"DecodeConfig.{name} must be >= 0, got {getattr(self, name)}")
+            check_int_field("DecodeConfig", name, getattr(self, name), 1)
+        for name in ("max_len_b", "valid_bleu_sentences"):
+            check_int_field("DecodeConfig", name, getattr(self, name), 0)
+        for name in ("length_penalty", "max_len_a"):
+            check_float_field("DecodeConfig", name, getattr(self, name), 0.0)
         if self.max_len_a == 0 and self.max_len_b == 0:
             raise ValueError("DecodeConfig: max_len_a and max_len_b are both 0: no output token allowed")
 
