@@ -200,6 +200,18 @@ def is_complete(directory: str | Path) -> bool:
     return True
 
 
+def verify_checkpoint(directory: str | Path) -> dict[str, Any] | None:
+    """Check every file manifest.json lists against its recorded size and SHA-256 and return the manifest; None
+    for a folder without one (made by hand). For loading a model to decode; errors name the file."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory}: no such checkpoint folder")
+    manifest = read_manifest(directory)
+    for name in manifest["files"] if manifest is not None else ():
+        _verify(directory, manifest, name)
+    return manifest
+
+
 def check_checkpoint(directory: str | Path, state_keys: Iterable[str] = ()) -> dict[str, Any]:
     """Check that a folder is one complete save to resume from, and return its trainer state.
 
@@ -209,16 +221,12 @@ def check_checkpoint(directory: str | Path, state_keys: Iterable[str] = ()) -> d
     """
     directory = Path(directory)
     files.recover_dir(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"{directory}: no such checkpoint folder")
-    manifest = read_manifest(directory)
+    manifest = verify_checkpoint(directory)
     if manifest is None:
         raise FileNotFoundError(f"{directory}: not a complete checkpoint (no {MANIFEST_FILE})")
     for name in (MODEL_FILE, OPTIMIZER_FILE, STATE_FILE):
         if name not in manifest["files"]:
             raise ValueError(f"{directory}: no {name} in this checkpoint; it is for decoding, not for resuming")
-    for name in manifest["files"]:
-        _verify(directory, manifest, name)
     state_path = directory / STATE_FILE
     state = load_json(state_path)
     if not isinstance(state, dict):
