@@ -1,331 +1,105 @@
-"""The `enc2dec` command: argparse verbs that call the Python API. Only this module prints."""
+"""The `enc2dec` command: argparse verbs that call the Python API (enc2dec.run and the tasks). Only this module
+prints. One grammar for every task: `enc2dec train CONFIG` (the config names its task), `enc2dec evaluate --model
+DIR`, and use verbs that all take --model DIR."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-Handler = Callable[[argparse.Namespace], int]
+GROUPS = {
+    "every task": ("quickstart", "train", "evaluate", "average"),
+    "translation": ("translate", "plot-attention"),
+    "autoencoder": ("encode", "decode", "sample", "sweep"),
+    "forecast": ("forecast",),
+}
 
 
+# -- every task ---------------------------------------------------------------------------------------------------
 def _quickstart(args: argparse.Namespace) -> int:
-    from enc2dec.quickstart import run_digits
+    from enc2dec import quickstart
 
     print("Dense encoder-decoder on scikit-learn's 8x8 digits: 64 -> 256 -> 128 -> 2 -> 128 -> 256 -> 64")
-    result = run_digits(args.out, seed=args.seed, epochs=args.epochs, progress=not args.quiet)
-    print(f"trained in {result.train_seconds:.1f} s")
-    print(
-        f"held-out reconstruction MSE, 2-D context: encoder-decoder {result.test_mse:.4f}, PCA {result.pca_test_mse:.4f}"
-    )
+    result = quickstart.run_digits(Path(args.out) / "digits", seed=args.seed, progress=not args.quiet)
+    print(f"trained in {result.train_seconds:.1f} s (model chosen on {result.n_valid} validation digits)")
+    print(f"test reconstruction MSE, 2-D context: encoder-decoder {result.test_mse:.4f}, PCA {result.pca_test_mse:.4f}")
     print(f"2-D codes by digit: {result.codes_png}")
     print(f"loss curve:         {result.loss_png}")
     if args.skip_dates:
         return 0
-    from enc2dec.quickstart import run_dates
-
     print("\nSequence to sequence (LSTM encoder -> context -> LSTM decoder): dates in many formats -> ISO 8601")
-    dates = run_dates(Path(args.out) / "dates", seed=args.seed, progress=not args.quiet)
-    print(f"trained in {dates.train_seconds:.1f} s; held-out dates rewritten exactly: {100 * dates.exact_match:.1f} %")
+    dates = quickstart.run_dates(Path(args.out) / "dates", seed=args.seed, progress=not args.quiet)
+    print(f"trained in {dates.train_seconds:.1f} s; test dates rewritten exactly: {100 * dates.exact_match:.1f} %")
     for text, iso in dates.examples:
         print(f"  {text:>16}  ->  {iso}")
-    print(f"model: {dates.out_dir}/best  (try: enc2dec translate --model {dates.out_dir})")
+    print(f"model: {dates.out_dir}  (try: enc2dec translate --model {dates.out_dir})")
     return 0
-
-
-# -- enc2dec autoencoder train | encode | decode | sample | sweep ----------------------------------------------
-def _ae_config(args: argparse.Namespace):
-    from dataclasses import replace
-
-    from enc2dec.autoencoder import load_config
-
-    cfg = load_config(args.config, args.set)
-    if args.data_dir is not None:
-        cfg = replace(cfg, data=replace(cfg.data, data_dir=args.data_dir))
-    return cfg
-
-
-def _ae_train(args: argparse.Namespace) -> int:
-    from enc2dec.autoencoder import train
-
-    result = train(_ae_config(args), args.out, progress=not args.quiet)
-    print(f"held-out reconstruction MSE: {result.test_mse:.5f}")
-    print(f"checkpoint: {result.checkpoint_dir}")
-    for name, path in result.pictures.items():
-        print(f"{name}: {path}")
-    return 0
-
-
-def _load_rows(path: str):
-    import numpy as np
-
-    if not path.endswith(".npy"):
-        raise ValueError(f"--input must be a .npy file of shape (N, features), got {path!r}")
-    return np.load(path, allow_pickle=False)
-
-
-def _save_rows(path: str, array) -> None:
-    import numpy as np
-
-    if not path.endswith(".npy"):
-        raise ValueError(f"--output must name a .npy file, got {path!r}")
-    np.save(path, array, allow_pickle=False)
-    print(f"wrote {path}: shape {array.shape}")
-
-
-def _ae_encode(args: argparse.Namespace) -> int:
-    from enc2dec.autoencoder import encode
-
-    _save_rows(args.output, encode(args.checkpoint, _load_rows(args.input)))
-    return 0
-
-
-def _ae_decode(args: argparse.Namespace) -> int:
-    from enc2dec.autoencoder import decode
-
-    images = decode(args.checkpoint, _load_rows(args.input))
-    _save_rows(args.output, images)
-    if args.png:
-        from enc2dec.plots import plot_image_grid
-
-        print(f"picture: {plot_image_grid(images[:64], args.png)}")
-    return 0
-
-
-def _ae_sample(args: argparse.Namespace) -> int:
-    from enc2dec.autoencoder import sample
-
-    images = sample(args.checkpoint, args.n, seed=args.seed)
-    if args.output.endswith(".png"):
-        from enc2dec.plots import plot_image_grid
-
-        print(f"picture: {plot_image_grid(images, args.output, title='VAE samples')}")
-    else:
-        _save_rows(args.output, images)
-    return 0
-
-
-def _ae_sweep(args: argparse.Namespace) -> int:
-    from enc2dec.autoencoder import sweep
-
-    rows = sweep(_ae_config(args), args.sizes, args.out, progress=not args.quiet)["rows"]
-    print(f"{'size':>5} {'autoencoder':>12} {'PCA':>10} {'ratio':>7}")
-    for r in rows:
-        print(f"{r['context_size']:>5} {r['ae_mse']:>12.5f} {r['pca_mse']:>10.5f} {r['ratio']:>7.3f}")
-    print(f"table: {args.out}/sweep.json, plot: {args.out}/sweep.png")
-    return 0
-
-
-def _add_autoencoder(verbs) -> None:
-    ae = verbs.add_parser("autoencoder", help="the autoencoder family: train, encode, decode, sample, sweep")
-    sub = ae.add_subparsers(dest="ae_verb", required=True, metavar="ACTION")
-
-    def configured(name: str, help: str, handler: Handler, out: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help)
-        p.add_argument("--config", required=True, help="YAML file (configs/autoencoder_mnist.yaml)")
-        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. model.beta=2")
-        p.add_argument("--data-dir", default=None, help="data folder (else $ENC2DEC_DATA or ~/.cache/enc2dec)")
-        p.add_argument("--out", default=out, help="output folder")
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
-        p.set_defaults(handler=handler)
-        return p
-
-    configured("train", "train the configured model; checkpoint and pictures in --out", _ae_train, "runs/autoencoder")
-    p = configured("sweep", "held-out error of the autoencoder and PCA per context size", _ae_sweep, "runs/ae_sweep")
-    p.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64])
-    for name, help, handler in (
-        ("encode", "rows (.npy, (N, features)) -> codes (.npy)", _ae_encode),
-        ("decode", "codes (.npy, (N, C)) -> rows in data space (.npy)", _ae_decode),
-    ):
-        p = sub.add_parser(name, help=help)
-        p.add_argument("--checkpoint", required=True, help="a run folder or checkpoint directory")
-        p.add_argument("--input", required=True)
-        p.add_argument("--output", required=True)
-        p.set_defaults(handler=handler)
-        if name == "decode":
-            p.add_argument("--png", default=None, help="also draw the first 64 rows as images")
-    p = sub.add_parser("sample", help="draw from a VAE's prior; --output .png (a picture) or .npy")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--n", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--output", required=True)
-    p.set_defaults(handler=_ae_sample)
-
-
-# -- enc2dec forecast train | predict | evaluate ------------------------------------------------------------------
-def _fc_train(args: argparse.Namespace) -> int:
-    from enc2dec import forecast
-
-    result = forecast.train(forecast.load_config(args.config, args.set), args.out, progress=not args.quiet)
-    print(f"best validation MAE (free-running forecasts, {result.data.series.name}): {result.valid_mae:.4f}")
-    print(f"checkpoints: {args.out}/best and {args.out}/last; loss curve: {args.out}/loss.png")
-    print(f"next: enc2dec forecast evaluate --model {args.out}")
-    return 0
-
-
-def _fc_predict(args: argparse.Namespace) -> int:
-    from enc2dec import forecast
-
-    p = forecast.predict(args.model, origin=args.origin, csv=args.csv)
-    band = p.lower is not None
-    header = "step,date,mean" + (",lower95,upper95" if band else "")
-    rows = [header]
-    for i, step in enumerate(p.steps):
-        date = "" if p.dates is None else str(p.dates[i])
-        extra = f",{p.lower[i]:.6g},{p.upper[i]:.6g}" if band else ""
-        rows.append(f"{step},{date},{p.mean[i]:.6g}{extra}")
-    if args.output:
-        Path(args.output).write_text("\n".join(rows) + "\n", encoding="utf-8")
-        print(f"wrote {args.output}: {len(p.steps)} steps from origin {p.origin}")
-    else:
-        print("\n".join(rows))
-    if args.png:
-        print(f"picture: {forecast.plot_prediction(p, args.png)}")
-    return 0
-
-
-def _fc_evaluate(args: argparse.Namespace) -> int:
-    from enc2dec import forecast
-
-    result = forecast.evaluate(args.model, csv=args.csv, out_dir=args.out)
-    m = result.metrics
-    print(f"rolling origin over the test part: {m['n_origins']} origins, horizon {result.data.config.horizon}")
-    names = {"encdec": "encoder-decoder", "naive": "naive", "seasonal_naive": "seasonal naive",
-             "statsmodels": result.statistical_model}  # fmt: skip
-    print(f"{'method':<32} {'MAE':>9} {'RMSE':>9} {'MASE':>7}")
-    for key, name in names.items():
-        if f"mae_{key}" in m:
-            print(f"{name:<32} {m['mae_' + key]:>9.4f} {m['rmse_' + key]:>9.4f} {m['mase_' + key]:>7.3f}")
-    if args.out:
-        print(f"table: {args.out}/evaluation.json; pictures: {', '.join(str(p) for p in result.pictures.values())}")
-    return 0
-
-
-def _add_forecast(verbs) -> None:
-    fc = verbs.add_parser("forecast", help="multi-step forecasting of a real-valued series: train, predict, evaluate")
-    sub = fc.add_subparsers(dest="fc_verb", required=True, metavar="ACTION")
-    p = sub.add_parser("train", help="train the configured forecaster; checkpoints in --out")
-    p.add_argument("--config", required=True, help="YAML file (configs/forecast_co2.yaml)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. data.horizon=26")
-    p.add_argument("--out", default="runs/forecast", help="output folder")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(handler=_fc_train)
-    for name, help, handler in (
-        ("predict", "forecast the horizon after the series' end (or --origin) as CSV", _fc_predict),
-        ("evaluate", "rolling-origin test errors against naive, seasonal naive and statsmodels", _fc_evaluate),
-    ):
-        p = sub.add_parser(name, help=help)
-        p.add_argument("--model", required=True, help="a run folder or checkpoint directory")
-        p.add_argument("--csv", default=None, help="another CSV file with the configured columns (data.dataset csv)")
-        p.set_defaults(handler=handler)
-    p.add_argument("--out", default=None, help="folder for evaluation.json and the pictures")
-    p = sub.choices["predict"]
-    p.add_argument("--origin", type=int, default=None, help="forecast from this step (default: the series' end)")
-    p.add_argument("--output", default=None, help="CSV file to write (default: stdout)")
-    p.add_argument("--png", default=None, help="also draw the forecast after its input window")
 
 
 def _train(args: argparse.Namespace) -> int:
-    from enc2dec import translation
+    from enc2dec import run
 
-    overrides = [*args.set, f"data.data_dir={args.data_dir}"] if args.data_dir else args.set
-    cfg = translation.load_config(args.config, overrides)
-    result = translation.train(cfg, args.out, resume=args.resume, progress=not args.quiet)
-    t = result.test
-    print(f"trained {result.train_minutes:.1f} min; checkpoints in {result.out_dir}/best and {result.out_dir}/last")
-    print(f"test: BLEU {t['test_bleu']:.2f} (lowercased {t['test_bleu_lc']:.2f}), chrF {t['test_chrf']:.2f}, "
-          f"perplexity {t['test_ppl']:.2f}")  # fmt: skip
-    print(f"BLEU signature: {result.bleu_signature}")
-    return 0
-
-
-def _decode_options(args: argparse.Namespace) -> dict:
-    options = {"method": args.method}
-    if args.method == "beam":
-        options.update(beam_size=args.beam_size, n_best=args.n_best)
-        if args.length_penalty is not None:
-            options["length_penalty"] = args.length_penalty
-    return options
-
-
-def _translate(args: argparse.Namespace) -> int:
-    from enc2dec import translation
-
-    translator = translation.load_translator(args.model)
-    source = open(args.input, encoding="utf-8") if args.input else sys.stdin
-    lines = [line.rstrip("\n") for line in source]
-    options = _decode_options(args)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    src = [translator.src_vocab.encode(translator.src_tokenizer.tokenize(s)) for s in lines]
-    for hyps in translator.decode_ids(src, **options):
-        best = hyps[: args.n_best] if hyps else []
-        texts = [translator.detokenize(h.tokens) for h in best] or [""]
-        if args.n_best > 1:
-            texts = [f"{h.score:.4f}\t{t}" for h, t in zip(best, texts)]
-        print("\n".join(texts), file=out)
-    if args.output:
-        out.close()
+    cfg = run.with_data_dir(run.load_config(args.config, args.set), args.data_dir)
+    out = args.out or args.resume or f"runs/{Path(args.config).stem}"
+    if args.resume and Path(args.resume).resolve() != Path(out).resolve():
+        raise ValueError(f"--resume {args.resume} continues the run in that folder; --out {args.out} names another")
+    result = run.train(cfg, out, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet)
+    best = {k: v for k, v in result.best.items() if k.startswith("valid_")}
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in best.items())
+    print(f"trained {result.minutes:.1f} min, {result.history.evals[-1]['step']} steps")
+    print(f"best checkpoint (step {result.best['step']}, by {cfg.training.best_metric}): {shown}")
+    print(f"model: {result.out_dir}/best; to resume: {result.out_dir}/last")
+    for name, path in result.pictures.items():
+        print(f"{name}: {path}")
+    print(f"next: enc2dec evaluate --model {result.out_dir} --split valid")
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from enc2dec import translation
+    from enc2dec import run
 
-    scores = translation.evaluate_files(args.model, args.src, args.ref, **_decode_options(args))
-    print(f"BLEU {scores.bleu:.2f}  (lowercased {scores.bleu_lc:.2f})  chrF {scores.chrf:.2f}")
-    print(f"BLEU signature: {scores.bleu_signature}")
+    if args.src or args.ref:
+        return _evaluate_files(args)
+    scores = run.evaluate(args.model, args.split, data_dir=args.data_dir, out_dir=args.out)
+    _print_scores(scores)
+    if args.out:
+        print(f"scores: {Path(args.out) / f'scores_{args.split}.json'}")
     return 0
 
 
-def _plot_attention(args: argparse.Namespace) -> int:
-    from enc2dec.alignment import plot_alignment
+def _print_scores(scores: dict[str, Any], indent: str = "") -> None:
+    for key, value in scores.items():
+        if isinstance(value, dict):
+            print(f"{indent}{key}:")
+            _print_scores(value, indent + "  ")
+        elif isinstance(value, float):
+            print(f"{indent}{key}: {value:.4f}")
+        elif not isinstance(value, list):
+            print(f"{indent}{key}: {value}")
 
-    options = {"method": args.method}
-    if args.method == "beam":
-        options["beam_size"] = args.beam_size
-    result = plot_alignment(args.model, args.src, args.out, **options)
-    print(f"translation: {result.translation}")
-    print(f"alignment: {args.out}")
+
+def _evaluate_files(args: argparse.Namespace) -> int:
+    from enc2dec.data.text import read_eval_pairs
+    from enc2dec.tasks.translation import score_translator
+
+    if not (args.src and args.ref):
+        raise ValueError("evaluate: --src and --ref go together (a source file and its reference translations)")
+    translator = _loaded(args.model, "translation", "evaluate --src/--ref").trained
+    pairs = read_eval_pairs(args.src, args.ref)
+    _print_scores(score_translator(translator, pairs.src, pairs.tgt, **_decode_options(args)))
     return 0
-
-
-def _add_translation(verbs) -> None:
-    p = verbs.add_parser("train", help="train a sequence model from a YAML config (configs/*.yaml)")
-    p.add_argument("config", help="YAML file: model, data, training, decoding sections")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. training.lr=0.5")
-    p.add_argument("--out", default="runs/translation", help="folder for checkpoints, metrics and plots")
-    p.add_argument("--resume", help="checkpoint folder to continue from (e.g. runs/x/last)")
-    p.add_argument("--data-dir", default=None, help="data folder (else $ENC2DEC_DATA or ~/.cache/enc2dec)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(handler=_train)
-
-    def decode_arguments(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--model", required=True, help="a run folder or checkpoint folder")
-        p.add_argument("--method", choices=["beam", "greedy", "sample"], default="beam")
-        p.add_argument("--beam-size", type=int, default=5)
-        p.add_argument("--n-best", type=int, default=1, help="print the n best, each as SCORE<TAB>TEXT")
-        p.add_argument("--length-penalty", type=float, default=None)
-
-    p = verbs.add_parser("translate", help="translate lines from stdin (or --input) to stdout (or --output)")
-    decode_arguments(p)
-    p.add_argument("--input", help="source file, one sentence a line (default: stdin)")
-    p.add_argument("--output", help="output file (default: stdout)")
-    p.set_defaults(handler=_translate)
-
-    p = verbs.add_parser("evaluate", help="BLEU and chrF of a model on a source file against a reference file")
-    decode_arguments(p)
-    p.add_argument("--src", required=True)
-    p.add_argument("--ref", required=True)
-    p.set_defaults(handler=_evaluate)
 
 
 def _average(args: argparse.Namespace) -> int:
     from enc2dec.training import checkpoint
 
-    dirs = args.checkpoints
+    dirs = args.model
     if args.last is not None:
+        if args.last < 1:
+            raise ValueError(f"--last must be >= 1, got {args.last}")
         if len(dirs) != 1:
             raise ValueError(f"--last N takes one run folder (holding ckpt-<step>/ folders), got {len(dirs)} paths")
         found = checkpoint.numbered_checkpoints(dirs[0])
@@ -341,37 +115,272 @@ def _average(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_average(verbs) -> None:
-    p = verbs.add_parser("average", help="average the weights of checkpoints (e.g. the last N of a run)")
-    p.add_argument("checkpoints", nargs="+", help="checkpoint folders, or with --last one run folder")
-    p.add_argument("--last", type=int, default=None, metavar="N", help="the N newest ckpt-<step> folders of the run")
-    p.add_argument("--out", required=True, help="folder for the averaged model")
-    p.set_defaults(handler=_average)
+def _loaded(model: str, task: str, verb: str) -> Any:
+    from enc2dec import run
+
+    loaded = run.load(model)
+    if loaded.config.task != task:
+        raise ValueError(f"{verb}: {loaded.directory} holds a {loaded.config.task} model; {verb} needs a {task} model")
+    return loaded
+
+
+# -- translation --------------------------------------------------------------------------------------------------
+def _decode_options(args: argparse.Namespace) -> dict:
+    options: dict[str, Any] = {"method": args.method}
+    if args.method == "beam":
+        options.update(beam_size=args.beam_size, n_best=args.n_best)
+        if args.length_penalty is not None:
+            options["length_penalty"] = args.length_penalty
+    elif args.method == "sample":
+        options["seed"] = args.seed
+        if args.n_best > 1:
+            options["num_samples"] = args.n_best
+    return options
+
+
+def _translate(args: argparse.Namespace) -> int:
+    from enc2dec.data.text import read_lines
+    from enc2dec.decoding.batch import SourcesTooLongError, n_best_rows
+
+    translator = _loaded(args.model, "translation", "translate").trained
+    if args.n_best < 1:
+        raise ValueError(f"--n-best must be >= 1, got {args.n_best}")
+    if args.n_best > 1 and args.method == "greedy":
+        raise ValueError(f"--n-best {args.n_best} needs --method beam or sample, got greedy")
+    lines = read_lines(args.input)
+    too_long = []
+    try:
+        hyps = translator.decode_ids([translator.encode(s) for s in lines], **_decode_options(args))
+    except SourcesTooLongError as err:  # the other lines are translated; these are reported below
+        hyps, too_long = err.results, err.too_long
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        for best in n_best_rows(hyps, args.n_best):  # always n_best lines per input: "" where there is none
+            for h in best:
+                text = translator.detokenize(h.tokens) if h is not None else ""
+                print(text if args.n_best == 1 else f"{h.score if h is not None else float('-inf'):.4f}\t{text}",
+                      file=out)  # fmt: skip
+    finally:
+        if args.output:
+            out.close()
+    for t in too_long:
+        print(f"enc2dec translate: error: {args.input or '<stdin>'}: line {t.index + 1}: {t}", file=sys.stderr)
+    return 2 if too_long else 0
+
+
+def _plot_attention(args: argparse.Namespace) -> int:
+    from enc2dec.plots import plot_attention
+    from enc2dec.tasks.alignment import align
+
+    translator = _loaded(args.model, "translation", "plot-attention").trained
+    options = {"method": args.method} | ({"beam_size": args.beam_size} if args.method == "beam" else {})
+    result = align(translator, args.src, **options)
+    plot_attention(result.weights, result.src_tokens, result.out_tokens, args.out)
+    print(f"translation: {result.translation}")
+    print(f"alignment: {args.out}")
+    return 0
+
+
+# -- autoencoders -------------------------------------------------------------------------------------------------
+def _load_rows(path: str) -> Any:
+    import numpy as np
+
+    if not path.endswith(".npy"):
+        raise ValueError(f"--input must be a .npy file of shape (N, features), got {path!r}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, EOFError) as err:
+        raise ValueError(f"{path}: not a readable .npy array ({err})") from err
+
+
+def _save_rows(path: str, array: Any) -> None:
+    import numpy as np
+
+    if not path.endswith(".npy"):
+        raise ValueError(f"--output must name a .npy file, got {path!r}")
+    np.save(path, array, allow_pickle=False)
+    print(f"wrote {path}: shape {array.shape}")
+
+
+def _encode(args: argparse.Namespace) -> int:
+    from enc2dec.tasks import autoencoder
+
+    model = _loaded(args.model, "autoencoder", "encode").trained
+    _save_rows(args.output, autoencoder.encode(model, _load_rows(args.input)))
+    return 0
+
+
+def _decode(args: argparse.Namespace) -> int:
+    from enc2dec.tasks import autoencoder
+
+    model = _loaded(args.model, "autoencoder", "decode").trained
+    images = autoencoder.decode(model, _load_rows(args.input))
+    _save_rows(args.output, images)
+    if args.png:
+        from enc2dec.plots import plot_image_grid
+
+        print(f"picture: {plot_image_grid(images[:64], args.png)}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from enc2dec.tasks import autoencoder
+
+    model = _loaded(args.model, "autoencoder", "sample").trained
+    images = autoencoder.sample(model, args.n, seed=args.seed)
+    if args.output.endswith(".png"):
+        from enc2dec.plots import plot_image_grid
+
+        print(f"picture: {plot_image_grid(images, args.output, title='VAE samples')}")
+    else:
+        _save_rows(args.output, images)
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from enc2dec import run
+    from enc2dec.tasks import autoencoder
+
+    cfg = run.with_data_dir(_loaded(args.model, "autoencoder", "sweep").config, args.data_dir)
+    rows = autoencoder.sweep(cfg, args.sizes, args.out, split=args.split, progress=not args.quiet,
+                             overwrite=args.overwrite)  # fmt: skip
+    print(f"reconstruction MSE on the {args.split} split")
+    print(f"{'size':>5} {'autoencoder':>12} {'PCA':>10} {'ratio':>7}")
+    for r in rows:
+        print(f"{r['context_size']:>5} {r['ae_mse']:>12.5f} {r['pca_mse']:>10.5f} {r['ratio']:>7.3f}")
+    print(f"table: {args.out}/sweep.json, plot: {args.out}/sweep.png")
+    return 0
+
+
+# -- forecasting --------------------------------------------------------------------------------------------------
+def _forecast(args: argparse.Namespace) -> int:
+    from enc2dec.tasks import forecast
+
+    trained = _loaded(args.model, "forecast", "forecast").trained
+    p = forecast.predict(trained, origin=args.origin, csv=args.csv)
+    band = p.lower is not None
+    rows = ["step,date,mean" + (",lower95,upper95" if band else "")]
+    for i, step in enumerate(p.steps):
+        date = "" if p.dates is None else str(p.dates[i])
+        extra = f",{p.lower[i]:.6g},{p.upper[i]:.6g}" if band else ""
+        rows.append(f"{step},{date},{p.mean[i]:.6g}{extra}")
+    if args.output:
+        Path(args.output).write_text("\n".join(rows) + "\n", encoding="utf-8")
+        print(f"wrote {args.output}: {len(p.steps)} steps from origin {p.origin}")
+    else:
+        print("\n".join(rows))
+    if args.png:
+        print(f"picture: {forecast.plot_prediction(p, args.png)}")
+    return 0
+
+
+# -- the parser ---------------------------------------------------------------------------------------------------
+def _model(p: argparse.ArgumentParser, many: bool = False) -> None:
+    help = "a run folder (its best/) or a checkpoint folder"
+    if many:
+        p.add_argument("--model", required=True, action="append", help=help + "; repeat for several")
+    else:
+        p.add_argument("--model", required=True, help=help)
+
+
+def _decoding(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", choices=["beam", "greedy", "sample"], default="beam")
+    p.add_argument("--beam-size", type=int, default=5)
+    p.add_argument("--n-best", type=int, default=1, help="write the n best per input, each as SCORE<TAB>TEXT")
+    p.add_argument("--length-penalty", type=float, default=None)
+    p.add_argument("--seed", type=int, default=0, help="--method sample: the random seed")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="enc2dec", description="Encoder-decoder networks from scratch on NumPy.")
+    listing = "\n".join(f"  {group}: {', '.join(verbs)}" for group, verbs in GROUPS.items())
+    parser = argparse.ArgumentParser(
+        prog="enc2dec",
+        description="Encoder-decoder networks from scratch on NumPy.\n\nverbs by task:\n" + listing,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    p = verbs.add_parser("quickstart", help="train on bundled data (no download) and show the results")
-    p.add_argument("--out", default="runs/quickstart", help="folder for the pictures and checkpoint")
+    def verb(name: str, help: str, handler: Any) -> argparse.ArgumentParser:
+        p = verbs.add_parser(name, help=help)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = verb("quickstart", "train on bundled data (no download) and show the results", _quickstart)
+    p.add_argument("--out", default="runs/quickstart", help="folder for the runs and pictures")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=300)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--skip-dates", action="store_true", help="only the dense encoder-decoder on digits")
-    p.set_defaults(handler=_quickstart)
-    _add_autoencoder(verbs)
-    _add_forecast(verbs)
-    _add_translation(verbs)
-    p = verbs.add_parser("plot-attention", help="draw a model's attention for one sentence: source against output")
-    p.add_argument("--model", required=True, help="a run folder or checkpoint folder of a model with attention")
+
+    p = verb("train", "train the model of a YAML config (its `task` says which: translation, autoencoder, ...)", _train)
+    p.add_argument("config", help="YAML file: task, model, data, training (and the task's sections)")
+    p.add_argument("--out", default=None, help="the run folder (default: runs/<config name>)")
+    p.add_argument("--data-dir", default=None, help="data folder (else $ENC2DEC_DATA or ~/.cache/enc2dec)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. training.lr=1e-3")
+    p.add_argument("--resume", default=None, metavar="DIR", help="continue the run in DIR from its last/")
+    p.add_argument("--overwrite", action="store_true", help="replace the run that --out holds")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = verb("evaluate", "score a saved model on its data's valid or test split (the only place test is scored)",
+             _evaluate)  # fmt: skip
+    _model(p)
+    p.add_argument("--split", choices=["valid", "test"], default="valid")
+    p.add_argument("--data-dir", default=None, help="data folder (else as configured)")
+    p.add_argument("--out", default=None, help="folder for scores_<split>.json and the task's pictures")
+    p.add_argument("--src", default=None, help="translation: score on this source file instead of a split")
+    p.add_argument("--ref", default=None, help="translation: the reference file for --src")
+    _decoding(p)
+
+    p = verb("average", "average the weights of checkpoints (or the last N of a run)", _average)
+    _model(p, many=True)
+    p.add_argument("--last", type=int, default=None, metavar="N", help="the N newest ckpt-<step> folders of the run")
+    p.add_argument("--out", required=True, help="folder for the averaged model")
+
+    p = verb("translate", "translate lines from stdin (or --input) to stdout (or --output)", _translate)
+    _model(p)
+    _decoding(p)
+    p.add_argument("--input", help="source file, one sentence a line (default: stdin)")
+    p.add_argument("--output", help="output file (default: stdout)")
+
+    p = verb("plot-attention", "draw a model's attention for one sentence: source against output", _plot_attention)
+    _model(p)
     p.add_argument("--src", required=True, help="the source sentence")
     p.add_argument("--out", default="attention.png", help="PNG file to write")
     p.add_argument("--method", choices=["beam", "greedy"], default="beam")
     p.add_argument("--beam-size", type=int, default=5)
-    p.set_defaults(handler=_plot_attention)
-    _add_average(verbs)
+
+    for name, help, handler in (
+        ("encode", "rows (.npy, (N, features)) -> codes (.npy)", _encode),
+        ("decode", "codes (.npy, (N, C)) -> rows in data space (.npy)", _decode),
+    ):
+        p = verb(name, help, handler)
+        _model(p)
+        p.add_argument("--input", required=True)
+        p.add_argument("--output", required=True)
+        if name == "decode":
+            p.add_argument("--png", default=None, help="also draw the first 64 rows as images")
+
+    p = verb("sample", "draw from a VAE's prior; --output .png (a picture) or .npy", _sample)
+    _model(p)
+    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output", required=True)
+
+    p = verb("sweep", "retrain a run's autoencoder at several context sizes, against PCA", _sweep)
+    _model(p)
+    p.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64])
+    p.add_argument("--split", choices=["valid", "test"], default="valid", help="where both are scored")
+    p.add_argument("--out", default="runs/sweep", help="folder for one run per size, sweep.json and sweep.png")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--overwrite", action="store_true", help="replace runs already in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = verb("forecast", "forecast the horizon after the series' end (or --origin) as CSV", _forecast)
+    _model(p)
+    p.add_argument("--csv", default=None, help="another CSV file with the configured columns (data.dataset csv)")
+    p.add_argument("--origin", type=int, default=None, help="forecast from this step (default: the series' end)")
+    p.add_argument("--output", default=None, help="CSV file to write (default: stdout)")
+    p.add_argument("--png", default=None, help="also draw the forecast after its input window")
     return parser
 
 
@@ -381,8 +390,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except (ValueError, TypeError, OSError, FloatingPointError) as err:
-        print(f"enc2dec {args.verb}: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).split("\n"))
+        print(f"enc2dec {args.verb}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"enc2dec {args.verb}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

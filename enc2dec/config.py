@@ -12,10 +12,45 @@ import dataclasses
 import difflib
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """A field that holds one of several config dataclasses, named by the mapping's `type` key:
+    `model: Annotated[Any, Choice(options, "model type")]`, options() -> {type name: config dataclass}. In YAML
+    `model: {type: transformer, n_layers: 3}`; another type's fields are rejected by that type's dataclass."""
+
+    options: Callable[[], dict[str, type]]
+    what: str = "type"
+
+    def convert(self, value: Any, where: str, key: str) -> Any:
+        if not isinstance(value, dict):
+            raise TypeError(f"{where}: {key} must be a mapping with a 'type' key, got {value!r}")
+        value = dict(value)
+        name, options = value.pop("type", None), self.options()
+        if name not in options:
+            close = difflib.get_close_matches(str(name), list(options), n=1)
+            hint = f" (did you mean {close[0]}?)" if close and name is not None else ""
+            raise ValueError(f"{where}: {key}.type must be one of {sorted(options)} ({self.what}), got {name!r}{hint}")
+        return from_dict(options[name], value, where, key)
+
+    def name_of(self, obj: Any) -> str:
+        for name, cls in self.options().items():
+            if type(obj) is cls:
+                return name
+        raise TypeError(f"{type(obj).__name__} is not one of {sorted(self.options())} ({self.what})")
+
+
+def _choice(tp: Any) -> Choice | None:
+    """The Choice of an `Annotated[..., Choice(...)]` annotation, else None."""
+    if typing.get_origin(tp) is typing.Annotated:
+        return next((m for m in tp.__metadata__ if isinstance(m, Choice)), None)
+    return None
 
 
 def _type_name(tp: Any) -> str:
@@ -24,6 +59,9 @@ def _type_name(tp: Any) -> str:
 
 def _convert(value: Any, tp: Any, where: str, key: str) -> Any:
     """value, checked against the annotation tp (and converted: lists to tuples, ints to floats)."""
+    choice = _choice(tp)
+    if choice is not None:
+        return choice.convert(value, where, key)
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if tp is Any:
         return value
@@ -70,7 +108,7 @@ def from_dict(cls: type[T], data: Any, where: str = "<config>", prefix: str = ""
         data = {}
     if not isinstance(data, dict):
         raise TypeError(f"{where}: {name} must be a mapping of {cls.__name__} fields, got {data!r}")
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key in data:
         if key not in fields:
@@ -95,9 +133,14 @@ def from_dict(cls: type[T], data: Any, where: str = "<config>", prefix: str = ""
 
 
 def to_dict(obj: Any) -> Any:
-    """A dataclass as plain YAML-able data (tuples become lists)."""
+    """A dataclass as plain YAML-able data (tuples become lists; a Choice field gets its `type` key back)."""
     if dataclasses.is_dataclass(obj):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        hints = typing.get_type_hints(type(obj), include_extras=True)
+        out = {}
+        for f in dataclasses.fields(obj):
+            value, choice = getattr(obj, f.name), _choice(hints[f.name])
+            out[f.name] = {"type": choice.name_of(value), **to_dict(value)} if choice else to_dict(value)
+        return out
     if isinstance(obj, (list, tuple)):
         return [to_dict(v) for v in obj]
     if isinstance(obj, dict):
@@ -124,17 +167,22 @@ def apply_overrides(data: dict, overrides: list[str], where: str = "--set") -> d
     return data
 
 
-def load(path: str | Path, cls: type[T], overrides: list[str] | None = None) -> T:
-    """Read a YAML file into dataclass `cls`, after applying dotted overrides."""
+def read_yaml(path: str | Path) -> Any:
+    """A YAML config file's data; a missing file or invalid YAML is an error naming the file."""
     import yaml
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such config file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: invalid YAML ({err})") from err
+
+
+def load(path: str | Path, cls: type[T], overrides: list[str] | None = None) -> T:
+    """Read a YAML file into dataclass `cls`, after applying dotted overrides."""
+    data = read_yaml(path)
     if overrides:
         data = apply_overrides(data, overrides)
     return from_dict(cls, data, str(path))

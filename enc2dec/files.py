@@ -23,10 +23,12 @@ OSError naming the target; the previous file or folder is kept.
 Fault injection, for tests only. Each step that changes what a killed process leaves on disk calls
 `fault_point(what, path)`: after each file written, after the fsyncs, after each rename, after the old folder is
 removed (one point per batch of fsyncs: unlike a power cut, a kill cannot tell a synced file from an unsynced one).
-Two environment variables, read once at import (unset, a fault point costs one test of a boolean):
+Environment variables, read once at import (unset, a fault point costs one test of a boolean):
 - ENC2DEC_FAULT_KILL_AT=k: the k-th fault point of the process (counting from 1) sends SIGKILL to the process.
 - ENC2DEC_FAULT_COUNT=FILE: each fault point appends a line `k<TAB>what<TAB>path` to FILE (how many there are,
   and which save each belongs to).
+- ENC2DEC_FAULT_MATCH=REGEX: only fault points whose path matches (re.search) count, e.g. those of the saves of
+  one folder, so that a test can aim at the i-th point of a process's next save of last/ whatever else it writes.
 """
 
 from __future__ import annotations
@@ -47,24 +49,30 @@ log = logging.getLogger(__name__)
 
 FAULT_KILL_ENV = "ENC2DEC_FAULT_KILL_AT"
 FAULT_COUNT_ENV = "ENC2DEC_FAULT_COUNT"
+FAULT_MATCH_ENV = "ENC2DEC_FAULT_MATCH"
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>tmp|old)-(?P<pid>\d+)$")
 
 
-def _read_fault_env() -> tuple[int, str | None]:
+def _read_fault_env() -> tuple[int, str | None, re.Pattern | None]:
     value = os.environ.get(FAULT_KILL_ENV, "")
     if value and not (value.isdigit() and int(value) > 0):
         raise ValueError(f"{FAULT_KILL_ENV} must be a positive integer, got {value!r}")
-    return (int(value) if value else 0), os.environ.get(FAULT_COUNT_ENV) or None
+    match = os.environ.get(FAULT_MATCH_ENV)
+    try:
+        pattern = re.compile(match) if match else None
+    except re.error as err:
+        raise ValueError(f"{FAULT_MATCH_ENV} must be a regular expression, got {match!r} ({err})") from err
+    return (int(value) if value else 0), os.environ.get(FAULT_COUNT_ENV) or None, pattern
 
 
-_KILL_AT, _COUNT_FILE = _read_fault_env()
+_KILL_AT, _COUNT_FILE, _MATCH = _read_fault_env()
 _ARMED = bool(_KILL_AT or _COUNT_FILE)
 _n_points = 0
 
 
 def fault_point(what: str, path: str | Path = "") -> None:
     """A place where a test may kill the process (see the module docstring); nothing unless armed."""
-    if not _ARMED:
+    if not _ARMED or (_MATCH is not None and not _MATCH.search(str(path))):
         return
     global _n_points
     _n_points += 1

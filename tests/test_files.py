@@ -174,9 +174,22 @@ def test_fault_hook_kills_at_the_kth_point_and_counts(tmp_path):
     assert count.read_text().splitlines() == ["1\tstep\t0", "2\tstep\t1", "3\tstep\t2"]
 
 
+def test_fault_hook_counts_only_matching_points(tmp_path):
+    script = "from enc2dec import files\nfor p in 'abab': files.fault_point('step', p)\nprint('survived')"
+    env = {**os.environ, files.FAULT_KILL_ENV: "2", files.FAULT_MATCH_ENV: "^b$"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert done.returncode == -9  # at the second b, the fourth point
+    env[files.FAULT_KILL_ENV] = "3"
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == "survived\n"
+
+
 def test_fault_hook_setting_is_checked(monkeypatch):
     monkeypatch.setenv(files.FAULT_KILL_ENV, "x")
     with pytest.raises(ValueError, match="ENC2DEC_FAULT_KILL_AT must be a positive integer, got 'x'"):
         files._read_fault_env()
     monkeypatch.setenv(files.FAULT_KILL_ENV, "4")
     assert files._read_fault_env()[0] == 4
+    monkeypatch.setenv(files.FAULT_MATCH_ENV, "(")
+    with pytest.raises(ValueError, match=r"ENC2DEC_FAULT_MATCH must be a regular expression, got '\('"):
+        files._read_fault_env()

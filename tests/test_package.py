@@ -1,8 +1,7 @@
-"""Packaging promises: a light core import, the quickstart's result, and the CLI's errors."""
+"""Packaging promises: a light core import, the quickstart's result, the CLI's grammar and errors."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 
@@ -20,14 +19,41 @@ def test_core_import_loads_numpy_only():
     assert out.strip() == "[]"
 
 
-def test_quickstart_beats_pca(tmp_path, capsys):
-    assert cli.main(["quickstart", "--out", str(tmp_path), "--quiet", "--skip-dates", "--epochs", "150"]) == 0
-    out = capsys.readouterr().out
-    ours, pca = map(float, re.search(r"encoder-decoder ([0-9.]+), PCA ([0-9.]+)", out).groups())
-    assert ours < pca
-    assert (tmp_path / "codes.png").is_file() and (tmp_path / "loss.png").is_file()
+def test_quickstart_digits_beats_pca(tmp_path):
+    from enc2dec.quickstart import run_digits
+
+    result = run_digits(tmp_path, overrides=["training.max_epochs=60", "training.eval_every_steps=200"])
+    assert result.test_mse < result.pca_test_mse
+    assert result.codes_png.is_file() and result.loss_png.is_file()
 
 
-def test_cli_reports_bad_arguments(capsys, tmp_path):
-    assert cli.main(["quickstart", "--out", str(tmp_path), "--epochs", "0", "--quiet"]) == 2
-    assert "enc2dec quickstart: error:" in capsys.readouterr().err
+def test_help_lists_the_verbs_by_task(capsys):
+    parser = cli.build_parser()
+    text = parser.format_help()
+    for group, verbs in cli.GROUPS.items():
+        assert f"  {group}: {', '.join(verbs)}" in text
+    listed = {v for verbs in cli.GROUPS.values() for v in verbs}
+    assert listed == set(parser._subparsers._group_actions[0].choices)
+
+
+def test_use_verbs_take_model(capsys):
+    for verb in (
+        "translate",
+        "plot-attention",
+        "average",
+        "encode",
+        "decode",
+        "sample",
+        "sweep",
+        "forecast",
+        "evaluate",
+    ):
+        assert cli.main([verb, "--model", "/nonexistent", *_required(verb)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"enc2dec {verb}: error: /nonexistent") and err.count("\n") == 1, err
+
+
+def _required(verb: str) -> list[str]:
+    return {"plot-attention": ["--src", "x"], "average": ["--out", "/tmp/enc2dec-avg-none"],
+            "encode": ["--input", "x.npy", "--output", "y.npy"], "decode": ["--input", "x.npy", "--output", "y.npy"],
+            "sample": ["--output", "s.npy"]}.get(verb, [])  # fmt: skip

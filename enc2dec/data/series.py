@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from enc2dec.data.lines import read_text
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +127,10 @@ def load_csv(
 ) -> Series:
     """One numeric column of a CSV file with a header row, in file order (oldest first).
 
-    Refuses, naming the file, the column and the row (data rows count from 1; the line counts the header): an
-    empty or missing value (a gap: fill or drop it first), a non-numeric or infinite value, and fewer than
-    `min_length` values. With `time_column` (ISO dates such as 2001-12-29): dates must increase, and a step more
+    The file is UTF-8 (a byte order mark is dropped; invalid UTF-8 is refused naming the line); blank lines are
+    skipped. Refuses, naming the file, the column and the row (data rows count from 1; the line counts the
+    header): a row with more or fewer fields than the header, an empty or missing value (a gap: fill or drop it
+    first), a non-numeric or infinite value, and fewer than `min_length` values. With `time_column` (ISO dates such as 2001-12-29): dates must increase, and a step more
     than 1.5 times the usual one is a gap.
     """
     path = Path(path)
@@ -135,29 +139,49 @@ def load_csv(
     where = f"{path}: column {column!r}"
     values: list[float] = []
     stamps: list[np.datetime64] = []
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f, delimiter=delimiter)
-        header = reader.fieldnames or []
-        for name in (column, time_column):
-            if name is not None and name not in header:
-                close = difflib.get_close_matches(name, header, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"columns: {', '.join(header) or 'none'}"
-                raise ValueError(f"{path}: no column {name!r} ({hint})")
-        for row_number, row in enumerate(reader, start=1):
-            at = f"{where}, row {row_number} (line {reader.line_num})"
-            cell = (row.get(column) or "").strip()
-            if cell.lower() in _MISSING:
-                raise ValueError(f"{at}: missing value {cell!r}, a gap in the series; fill or drop it first")
-            try:
-                value = float(cell)
-            except ValueError:
-                raise ValueError(f"{at}: {cell!r} is not a number") from None
-            if not math.isfinite(value):
-                raise ValueError(f"{at}: {cell!r} is not a finite number")
-            values.append(value)
-            if time_column is not None:
-                stamps.append(_parse_date(f"{path}: column {time_column!r}, row {row_number} (line {reader.line_num})",
-                                          row.get(time_column)))  # fmt: skip
+    text = read_text(path)  # a BOM dropped; invalid UTF-8 named with its line
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader, [])
+    except csv.Error as e:
+        raise ValueError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from None
+    for name in (column, time_column):
+        if name is not None and name not in header:
+            close = difflib.get_close_matches(name, header, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"columns: {', '.join(header) or 'none'}"
+            raise ValueError(f"{path}: no column {name!r} ({hint})")
+    value_at = header.index(column)
+    time_at = header.index(time_column) if time_column is not None else None
+    row_number = 0
+    while True:
+        try:
+            fields = next(reader, None)
+        except csv.Error as e:
+            raise ValueError(f"{path}: line {reader.line_num}: not valid CSV ({e})") from None
+        if fields is None:
+            break
+        if not fields:  # a blank line
+            continue
+        row_number += 1
+        at = f"{where}, row {row_number} (line {reader.line_num})"
+        if len(fields) != len(header):
+            raise ValueError(
+                f"{path}: row {row_number} (line {reader.line_num}): {len(fields)} fields, but the header has "
+                f"{len(header)}"
+            )
+        cell = fields[value_at].strip()
+        if cell.lower() in _MISSING:
+            raise ValueError(f"{at}: missing value {cell!r}, a gap in the series; fill or drop it first")
+        try:
+            value = float(cell)
+        except ValueError:
+            raise ValueError(f"{at}: {cell!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{at}: {cell!r} is not a finite number")
+        values.append(value)
+        if time_at is not None:
+            stamps.append(_parse_date(f"{path}: column {time_column!r}, row {row_number} (line {reader.line_num})",
+                                      fields[time_at]))  # fmt: skip
     dates = np.array(stamps, dtype="datetime64[D]") if time_column is not None else None
     if dates is not None and len(dates) > 1:
         _check_spacing(f"{path}: column {time_column!r}", dates)

@@ -1,17 +1,18 @@
 """Parallel text: reading aligned files, encoding with tokenizer + vocabulary, and `TranslationData`, the one
 structure every translation task returns (Multi30k, Tatoeba, the generated reverse and dates tasks).
 
-Reading rules (`read_aligned`, `read_tsv_pairs`): files are UTF-8, gzip'd when the name ends in .gz; each line is
-stripped of surrounding whitespace. A pair with an empty side, or a side longer than `max_len_chars`, is skipped;
-the counts are logged (logging, INFO) and recorded in `TextPairs.n_empty` / `n_too_long`. Invalid UTF-8 raises
-ValueError naming the file and the line; aligned files with different line counts raise ValueError naming both.
+Reading rules (`read_aligned`, `read_eval_pairs`, `read_tsv_pairs`): lines are read by `enc2dec.data.lines`
+(`read_lines`, re-exported here: UTF-8, BOM and CR/CRLF line ends dropped, gzip'd when the name ends in .gz,
+invalid UTF-8 a ValueError naming file and line); each line is stripped of surrounding whitespace. For training,
+a pair with an empty side, or a side longer than `max_len_chars`, is skipped; the counts are logged (logging,
+INFO) and recorded in `TextPairs.n_empty` / `n_too_long`. For evaluation (`read_eval_pairs`) every pair is kept.
+Aligned files with different line counts, an empty file, or nothing left after skipping raise ValueError naming
+the files.
 """
 
 from __future__ import annotations
 
-import gzip
 import logging
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from enc2dec.data.lines import iter_lines, read_lines  # noqa: F401  (the one way to read lines, re-exported)
 from enc2dec.data.tokenize import SentencePieceTokenizer, Tokenizer, WordTokenizer
 from enc2dec.data.vocab import Vocab
 
@@ -112,30 +114,18 @@ class TranslationData:
 
 
 # -- reading ----------------------------------------------------------------------------------------------------
-def _read_raw(path: Path) -> list[bytes]:
-    """The file's lines as bytes (without line ends); a final newline does not make an extra line."""
-    try:
-        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
-        raise ValueError(f"{path}: cannot read as {'gzip' if path.suffix == '.gz' else 'a file'}: {e}") from e
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+def _read_file_lines(path: Path) -> list[str]:
+    lines = read_lines(path)
+    if not lines:
+        raise ValueError(f"{path}: no sentences (the file is empty)")
+    return lines
 
 
-def _decode(path: Path, number: int, line: bytes) -> str:
-    try:
-        return line.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: line {number}: invalid UTF-8 ({e.reason} at byte {e.start})") from e
-
-
-def _keep(pairs: TextPairs, number: int, src: str, tgt: str, max_len_chars: int) -> None:
+def _keep(pairs: TextPairs, number: int, src: str, tgt: str, max_len_chars: int | None, keep_empty: bool) -> None:
     src, tgt = src.strip(), tgt.strip()
-    if not src or not tgt:
+    if (not src or not tgt) and not keep_empty:
         pairs.n_empty += 1
-    elif len(src) > max_len_chars or len(tgt) > max_len_chars:
+    elif max_len_chars is not None and (len(src) > max_len_chars or len(tgt) > max_len_chars):
         pairs.n_too_long += 1
     else:
         pairs.src.append(src)
@@ -143,22 +133,30 @@ def _keep(pairs: TextPairs, number: int, src: str, tgt: str, max_len_chars: int)
         pairs.line_numbers.append(number)
 
 
-def _log_skips(pairs: TextPairs, where: str, max_len_chars: int) -> None:
+def _report_skips(pairs: TextPairs, where: str, max_len_chars: int | None) -> None:
     if pairs.n_empty or pairs.n_too_long:
         log.info(
-            "%s: kept %d pairs; skipped %d with an empty side and %d with a side over %d characters",
+            "%s: kept %d pairs; skipped %d with an empty side and %d with a side over %s characters",
             where,
             len(pairs),
             pairs.n_empty,
             pairs.n_too_long,
             max_len_chars,
         )
+    if not pairs.src:
+        raise ValueError(f"{where}: no pairs left after skipping {pairs.n_empty + pairs.n_too_long}")
 
 
-def read_aligned(src_path: str | Path, tgt_path: str | Path, max_len_chars: int = 1000) -> TextPairs:
-    """Two files aligned line by line (line i of one translates line i of the other) -> TextPairs."""
+def read_aligned(
+    src_path: str | Path, tgt_path: str | Path, max_len_chars: int | None = 1000, *, keep_empty: bool = False
+) -> TextPairs:
+    """Two files aligned line by line (line i of one translates line i of the other) -> TextPairs.
+
+    For training: pairs with an empty side (unless keep_empty) or a side over max_len_chars (unless None) are
+    skipped, counted and logged. For evaluation use `read_eval_pairs`, which keeps every pair. Either way, files
+    with different line counts or an empty file raise ValueError naming the files."""
     src_path, tgt_path = Path(src_path), Path(tgt_path)
-    src_lines, tgt_lines = _read_raw(src_path), _read_raw(tgt_path)
+    src_lines, tgt_lines = _read_file_lines(src_path), _read_file_lines(tgt_path)
     if len(src_lines) != len(tgt_lines):
         raise ValueError(
             f"read_aligned: {src_path} has {len(src_lines)} lines but {tgt_path} has {len(tgt_lines)}; "
@@ -166,12 +164,21 @@ def read_aligned(src_path: str | Path, tgt_path: str | Path, max_len_chars: int 
         )
     pairs = TextPairs([], [])
     for number, (s, t) in enumerate(zip(src_lines, tgt_lines), start=1):
-        _keep(pairs, number, _decode(src_path, number, s), _decode(tgt_path, number, t), max_len_chars)
-    _log_skips(pairs, f"read_aligned({src_path.name}, {tgt_path.name})", max_len_chars)
+        _keep(pairs, number, s, t, max_len_chars, keep_empty)
+    _report_skips(pairs, f"read_aligned({src_path}, {tgt_path})", max_len_chars)
     return pairs
 
 
-def read_tsv_pairs(path: str | Path, src_column: int = 0, tgt_column: int = 1, max_len_chars: int = 1000) -> TextPairs:
+def read_eval_pairs(src_path: str | Path, ref_path: str | Path) -> TextPairs:
+    """Source and reference files for scoring: every pair kept, in order (an empty side is scored as it is: an
+    empty source translates to an empty hypothesis); only surrounding whitespace is stripped. Different line
+    counts or an empty file raise ValueError naming the files."""
+    return read_aligned(src_path, ref_path, max_len_chars=None, keep_empty=True)
+
+
+def read_tsv_pairs(
+    path: str | Path, src_column: int = 0, tgt_column: int = 1, max_len_chars: int | None = 1000
+) -> TextPairs:
     """Tab-separated lines (e.g. `english<TAB>french<TAB>attribution`) -> TextPairs of two columns.
 
     A blank line counts as empty; a non-blank line with too few columns raises ValueError naming file and line.
@@ -179,16 +186,15 @@ def read_tsv_pairs(path: str | Path, src_column: int = 0, tgt_column: int = 1, m
     path = Path(path)
     need = max(src_column, tgt_column) + 1
     pairs = TextPairs([], [])
-    for number, raw in enumerate(_read_raw(path), start=1):
-        line = _decode(path, number, raw)
+    for number, line in enumerate(_read_file_lines(path), start=1):
         if not line.strip():
             pairs.n_empty += 1
             continue
         cols = line.split("\t")
         if len(cols) < need:
             raise ValueError(f"{path}: line {number}: expected at least {need} tab-separated columns, got {len(cols)}")
-        _keep(pairs, number, cols[src_column], cols[tgt_column], max_len_chars)
-    _log_skips(pairs, f"read_tsv_pairs({path.name})", max_len_chars)
+        _keep(pairs, number, cols[src_column], cols[tgt_column], max_len_chars, keep_empty=False)
+    _report_skips(pairs, f"read_tsv_pairs({path})", max_len_chars)
     return pairs
 
 

@@ -21,7 +21,6 @@ self-contained JSON that can be saved beside a model. `tokenizer_from_config` re
 from __future__ import annotations
 
 import base64
-import gzip
 import io
 import os
 import re
@@ -29,6 +28,8 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from enc2dec.data.lines import iter_lines, open_binary, read_bytes, read_json
 
 MARK = "\uffed"  # ￭: "the spacing before this token is the opposite of the default"
 
@@ -60,13 +61,37 @@ class Tokenizer(Protocol):
     def to_config(self) -> dict[str, Any]: ...
 
 
-def tokenizer_from_config(config: dict[str, Any]) -> Tokenizer:
-    """Rebuild a tokenizer from its `to_config()` dict (dispatch on config["type"])."""
+def tokenizer_from_config(config: dict[str, Any], where: str = "tokenizer_from_config") -> Tokenizer:
+    """Rebuild a tokenizer from its `to_config()` dict (dispatch on config["type"]).
+
+    where: the file (and key) the dict came from, for messages. A malformed config raises ValueError naming it:
+    not an object, an unknown type, a field of the wrong type, or a sentencepiece model that does not load."""
     kinds = {"word": WordTokenizer, "char": CharTokenizer, "sentencepiece": SentencePieceTokenizer}
-    kind = config.get("type") if isinstance(config, dict) else None
-    if kind not in kinds:
-        raise ValueError(f"tokenizer_from_config: 'type' must be one of {sorted(kinds)}, got {kind!r}")
-    return kinds[kind].from_config(config)
+    if not isinstance(config, dict):
+        raise ValueError(f"{where}: expected a JSON object with a 'type', got {type(config).__name__}")
+    kind = config.get("type")
+    if not isinstance(kind, str) or kind not in kinds:
+        raise ValueError(f"{where}: 'type' must be one of {sorted(kinds)}, got {kind!r}")
+    if not isinstance(config.get("lowercase", False), bool):
+        raise ValueError(f"{where}: 'lowercase' must be true or false, got {config['lowercase']!r}")
+    return kinds[kind].from_config(config, where)
+
+
+def load_tokenizers(path: str | Path) -> tuple[Tokenizer, Tokenizer]:
+    """(src, tgt) tokenizers from a model folder's tokenizers.json ({"src": config, "tgt": config}); any problem
+    (unreadable, invalid UTF-8 or JSON, a missing side, a bad config) raises an error naming the file."""
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object with 'src' and 'tgt', got {type(data).__name__}")
+    missing = [side for side in ("src", "tgt") if side not in data]
+    if missing:
+        raise ValueError(f"{path}: no {' or '.join(repr(m) for m in missing)} tokenizer (keys: {sorted(data)})")
+    return tokenizer_from_config(data["src"], f"{path}: src"), tokenizer_from_config(data["tgt"], f"{path}: tgt")
+
+
+def tokenizers_to_dict(src: Tokenizer, tgt: Tokenizer) -> dict[str, Any]:
+    """What load_tokenizers reads back: {"src": src.to_config(), "tgt": tgt.to_config()}."""
+    return {"src": src.to_config(), "tgt": tgt.to_config()}
 
 
 # -- words ------------------------------------------------------------------------------------------------------
@@ -177,8 +202,11 @@ class WordTokenizer:
         return {"type": "word", "lowercase": self.lowercase, "lang": self.lang}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> WordTokenizer:
-        return cls(lowercase=bool(config.get("lowercase", False)), lang=config.get("lang"))
+    def from_config(cls, config: dict[str, Any], where: str = "WordTokenizer.from_config") -> WordTokenizer:
+        lang = config.get("lang")
+        if lang is not None and not isinstance(lang, str):
+            raise ValueError(f"{where}: 'lang' must be a string or null, got {lang!r}")
+        return cls(lowercase=bool(config.get("lowercase", False)), lang=lang)
 
     def __repr__(self) -> str:
         return f"WordTokenizer(lowercase={self.lowercase}, lang={self.lang!r})"
@@ -200,7 +228,7 @@ class CharTokenizer:
         return {"type": "char", "lowercase": self.lowercase}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> CharTokenizer:
+    def from_config(cls, config: dict[str, Any], where: str = "CharTokenizer.from_config") -> CharTokenizer:
         return cls(lowercase=bool(config.get("lowercase", False)))
 
     def __repr__(self) -> str:
@@ -209,9 +237,9 @@ class CharTokenizer:
 
 # -- subwords ---------------------------------------------------------------------------------------------------
 def _read_lines(path: str | Path) -> Iterable[str]:
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for line in f:
+    """The non-blank lines of a training file, stripped (enc2dec.data.lines rules: errors name file and line)."""
+    with open_binary(path) as f:
+        for line in iter_lines(f, str(path)):
             line = line.strip()
             if line:
                 yield line
@@ -220,12 +248,18 @@ def _read_lines(path: str | Path) -> Iterable[str]:
 class SentencePieceTokenizer:
     """Subword pieces from a sentencepiece model (Kudo & Richardson 2018), kept in memory as the model's bytes."""
 
-    def __init__(self, model_proto: bytes, lowercase: bool = False):
+    def __init__(self, model_proto: bytes, lowercase: bool = False, *, where: str = "SentencePieceTokenizer"):
+        """model_proto: a serialized sentencepiece model; one that does not load raises ValueError naming `where`."""
         import sentencepiece as spm
 
         self.lowercase = lowercase
         self.model_proto = bytes(model_proto)
-        self._sp = spm.SentencePieceProcessor(model_proto=self.model_proto)
+        if not self.model_proto:  # sentencepiece would accept b"" and fail later
+            raise ValueError(f"{where}: not a sentencepiece model (no bytes)")
+        try:
+            self._sp = spm.SentencePieceProcessor(model_proto=self.model_proto)
+        except (RuntimeError, OSError):  # sentencepiece's message is its own source location
+            raise ValueError(f"{where}: not a sentencepiece model (the bytes do not parse as one)") from None
 
     @classmethod
     def train(
@@ -283,11 +317,7 @@ class SentencePieceTokenizer:
     @classmethod
     def load(cls, path: str | Path) -> SentencePieceTokenizer:
         """Load a `.model` file written by sentencepiece (or by `save`)."""
-        data = Path(path).read_bytes()
-        try:
-            return cls(data)
-        except RuntimeError as e:
-            raise ValueError(f"SentencePieceTokenizer.load: {path} is not a sentencepiece model: {e}") from e
+        return cls(read_bytes(path), where=f"SentencePieceTokenizer.load: {path}")
 
     def save(self, path: str | Path) -> None:
         """Write the model file atomically (temporary name, then os.replace)."""
@@ -312,13 +342,24 @@ class SentencePieceTokenizer:
         return {"type": "sentencepiece", "lowercase": self.lowercase, "model": model}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> SentencePieceTokenizer:
+    def from_config(
+        cls, config: dict[str, Any], where: str = "SentencePieceTokenizer.from_config"
+    ) -> SentencePieceTokenizer:
         lowercase = bool(config.get("lowercase", False))
         if "model" in config:
-            return cls(base64.b64decode(config["model"]), lowercase)
+            model = config["model"]
+            if not isinstance(model, str):
+                raise ValueError(f"{where}: 'model' must be a base64 string, got {type(model).__name__}")
+            try:
+                proto = base64.b64decode(model, validate=True)
+            except ValueError as e:  # binascii.Error
+                raise ValueError(f"{where}: 'model' is not valid base64 ({e})") from None
+            return cls(proto, lowercase, where=where)
         if "path" in config:
+            if not isinstance(config["path"], str):
+                raise ValueError(f"{where}: 'path' must be a string, got {config['path']!r}")
             return cls(cls.load(config["path"]).model_proto, lowercase)
-        raise ValueError("SentencePieceTokenizer.from_config: the config needs 'model' (base64 bytes) or 'path'")
+        raise ValueError(f"{where}: the config needs 'model' (base64 bytes) or 'path'")
 
     def __repr__(self) -> str:
         return f"SentencePieceTokenizer(vocab_size={self.vocab_size}, lowercase={self.lowercase})"

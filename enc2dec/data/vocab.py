@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from enc2dec.data.lines import read_json
 from enc2dec.files import atomic_write
 from enc2dec.specials import BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID
 
@@ -102,8 +103,9 @@ class Vocab:
     def from_dict(cls, data: object, where: str = "Vocab.from_dict") -> Vocab:
         if not isinstance(data, dict) or data.get("format") != _FORMAT or not isinstance(data.get("tokens"), list):
             raise ValueError(f"{where}: expected a JSON object with format {_FORMAT!r} and a 'tokens' list")
-        if data.get("version") != _VERSION:
-            raise ValueError(f"{where}: unsupported version {data.get('version')!r}, expected {_VERSION}")
+        version = data.get("version")
+        if type(version) is not int or version != _VERSION:  # not True, not 1.0
+            raise ValueError(f"{where}: unsupported version {version!r}, expected {_VERSION}")
         tokens = data["tokens"]
         if tuple(tokens[: len(cls.SPECIALS)]) != cls.SPECIALS:
             raise ValueError(f"{where}: the first tokens must be {list(cls.SPECIALS)}, got {tokens[:4]}")
@@ -119,9 +121,6 @@ class Vocab:
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
-        """Read a file written by `save`; a malformed one raises ValueError naming the file and the problem."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"Vocab.load: {path} is not valid JSON: {e}") from e
-        return cls.from_dict(data, where=f"Vocab.load: {path}")
+        """Read a file written by `save`. A missing file raises FileNotFoundError, invalid UTF-8 or JSON and a
+        malformed vocabulary ValueError, each naming the file and the problem."""
+        return cls.from_dict(read_json(path), where=f"Vocab.load: {path}")

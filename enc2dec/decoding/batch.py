@@ -2,21 +2,54 @@
 
 This is the entry point for the CLI and evaluation. Sorting by length (longest first, so a batch that does not fit
 fails at once) keeps padding small; pad id 0 is never read past a sentence's length by a correct model.
+
+Sentences that are not decoded: an empty source (no tokens), and a source longer than the model reads
+(`model.max_source_length`, e.g. a Transformer's table of learned positions). Their entry is empty: `[]` for beam
+search and `num_samples` sampling, None for greedy search and single sampling. Every other sentence is decoded;
+then, if any source was too long, `SourcesTooLongError` is raised, holding those results and one `TooLong`
+per such sentence (its index in src), so that a caller can write the other translations and report each one as
+"line N: source has X tokens, the model reads at most Y". `n_best_rows` turns results into exactly k entries per
+sentence, for output with k lines per input.
 """
 
 from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from enc2dec.data.batching import pad
 from enc2dec.decoding.beam import beam_search
 from enc2dec.decoding.greedy import greedy_search
 from enc2dec.decoding.sampling import sample
-from enc2dec.decoding.state import Hypothesis, StepModel
+from enc2dec.decoding.state import Hypothesis, StepModel, length_limits
 
 METHODS = {"beam": beam_search, "greedy": greedy_search, "sample": sample}
+
+
+class TooLong(NamedTuple):
+    """Sentence src[index] has `length` tokens, more than the model reads (`limit`)."""
+
+    index: int
+    length: int
+    limit: int
+
+    def __str__(self) -> str:
+        return f"source has {self.length} tokens, the model reads at most {self.limit}"
+
+
+class SourcesTooLongError(ValueError):
+    """Raised by decode_all after decoding every other sentence. results: decode_all's results, with an empty
+    entry ([] or None) for each over-long source; too_long: one TooLong per such source, in src order."""
+
+    def __init__(self, too_long: list[TooLong], results: list[Any]):
+        self.too_long = too_long
+        self.results = results
+        first = too_long[0]
+        more = f" (and {len(too_long) - 1} more)" if len(too_long) > 1 else ""
+        super().__init__(f"decode_all: src[{first.index}]: {first}{more}")
 
 
 def decode_all(
@@ -25,28 +58,78 @@ def decode_all(
     *,
     method: str = "beam",
     batch_size: int = 64,
+    seed: int | None = None,
+    num_samples: int | None = None,
     **options: Any,
-) -> list[Hypothesis] | list[list[Hypothesis]]:
-    """Decode every sentence of src (lists of token ids, no bos/eos, none empty), batch_size at a time.
+) -> list[Any]:
+    """Decode every sentence of src (lists of token ids, no bos/eos), batch_size at a time; results in src order.
 
-    method: "beam" (returns one n-best list per sentence), "greedy" or "sample" (one Hypothesis per sentence);
-    options go to beam_search / greedy_search / sample unchanged (e.g. beam_size=5, rng=... for sampling).
-    Results come back in the order of src.
+    method "beam": one n-best list per sentence (options: beam_size, n_best, length_penalty, ...); it holds n_best
+    hypotheses unless fewer finite-scored outputs exist within the maximum length. "greedy": one Hypothesis per
+    sentence. "sample": needs seed (an int) or rng= (a numpy Generator, used for the whole corpus); the same seed,
+    src and batch_size give the same samples. One Hypothesis per sentence, or with num_samples=k a list of k
+    independent samples. Other options go to beam_search / greedy_search / sample unchanged (max_len_a, ...).
+    Output lengths are capped at the model's max_target_length. Empty and over-long sources: see the module doc.
     """
     if method not in METHODS:
         raise ValueError(f"decode_all: method must be one of {sorted(METHODS)}, got {method!r}")
     if not (isinstance(batch_size, numbers.Integral) and batch_size >= 1):
         raise ValueError(f"decode_all: batch_size must be an int >= 1, got {batch_size!r}")
-    for i, s in enumerate(src):
-        if len(s) == 0:
-            raise ValueError(f"decode_all: src[{i}] is empty; every sentence needs at least one token")
+    repeat = 1
+    if method == "sample":
+        options["rng"] = _sampling_rng(seed, options.get("rng"))
+        if "n_best" in options:
+            raise ValueError("decode_all: method 'sample' takes num_samples=k for k outputs per sentence, not n_best")
+        if num_samples is not None:
+            if not (isinstance(num_samples, numbers.Integral) and num_samples >= 1):
+                raise ValueError(f"decode_all: num_samples must be None or an int >= 1, got {num_samples!r}")
+            repeat = int(num_samples)
+    elif seed is not None or num_samples is not None:
+        raise ValueError(f"decode_all: seed and num_samples are for method 'sample', not {method!r}")
+    grouped = method == "beam" or num_samples is not None  # a list per sentence
     decode = METHODS[method]
 
-    order = sorted(range(len(src)), key=lambda i: -len(src[i]))  # stable: equal lengths keep their order
-    results: list[Any] = [None] * len(src)
+    max_source = length_limits(model)[0]
+    too_long = [
+        TooLong(i, len(s), max_source) for i, s in enumerate(src) if max_source is not None and len(s) > max_source
+    ]
+    skip = {t.index for t in too_long}
+    todo = [i for i, s in enumerate(src) if len(s) > 0 and i not in skip]
+    rows = [i for i in todo for _ in range(repeat)]  # each sentence num_samples times, adjacent
+
+    order = sorted(range(len(rows)), key=lambda r: -len(src[rows[r]]))  # stable: equal lengths keep their order
+    outputs: list[Any] = [None] * len(rows)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        src_ids, src_lengths = pad([src[i] for i in idx])
-        for i, out in zip(idx, decode(model, src_ids, src_lengths, **options)):
-            results[i] = out
+        src_ids, src_lengths = pad([src[rows[r]] for r in idx])
+        for r, out in zip(idx, decode(model, src_ids, src_lengths, **options)):
+            outputs[r] = out
+
+    results: list[Any] = [[] if grouped else None for _ in src]
+    for k, i in enumerate(todo):
+        results[i] = outputs[k * repeat : (k + 1) * repeat] if num_samples is not None else outputs[k]
+    if too_long:
+        raise SourcesTooLongError(too_long, results)
     return results
+
+
+def _sampling_rng(seed: int | None, rng: Any) -> np.random.Generator:
+    if (seed is None) == (rng is None):
+        raise ValueError("decode_all: method 'sample' needs exactly one of seed (an int) and rng (a numpy Generator)")
+    if rng is not None:
+        return rng  # sample() checks its type
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"decode_all: seed must be an int >= 0, got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+def n_best_rows(results: Sequence[Any], k: int) -> list[list[Hypothesis | None]]:
+    """decode_all's results -> exactly k entries per sentence (best first), None where there is no k-th
+    hypothesis (an empty or over-long source, or fewer possible outputs than k); for writing k lines per input."""
+    if not (isinstance(k, numbers.Integral) and k >= 1):
+        raise ValueError(f"n_best_rows: k must be an int >= 1, got {k!r}")
+    rows = []
+    for r in results:
+        hyps = list(r) if isinstance(r, list) else ([] if r is None else [r])
+        rows.append(hyps[:k] + [None] * (k - len(hyps[:k])))
+    return rows

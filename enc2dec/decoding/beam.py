@@ -31,7 +31,9 @@ from enc2dec.decoding.state import (
     check_log_probs,
     check_max_len,
     check_source,
+    check_source_limit,
     check_state,
+    length_limits,
     max_lengths,
     normalize,
     repeat_rows,
@@ -57,7 +59,8 @@ def beam_search(
 
     src_ids: (B, S) integer, padded; src_lengths: (B,) integer in [1, S]. beam_size K >= 1; 1 <= n_best <= K;
     length_penalty alpha >= 0 ranks by score / n_emitted ** alpha. Each output has at most
-    int(max_len_a * src_len + max_len_b) tokens. A list holds fewer than n_best only when fewer finite-scored
+    int(max_len_a * src_len + max_len_b) tokens, capped at the model's max_target_length (if any); a source longer
+    than its max_source_length raises ValueError. A list holds fewer than n_best only when fewer finite-scored
     sequences exist within the maximum length.
     """
     where = "beam_search"
@@ -72,7 +75,8 @@ def beam_search(
     B, K, alpha = src_ids.shape[0], int(beam_size), float(length_penalty)
     if B == 0:
         return []
-    max_lens = max_lengths(src_lengths, max_len_a, max_len_b)  # (B,)
+    check_source_limit(where, model, src_lengths)
+    max_lens = max_lengths(src_lengths, max_len_a, max_len_b, length_limits(model)[1])  # (B,)
 
     finished: list[list[tuple[float, Hypothesis]]] = [[] for _ in range(B)]  # (normalized score, hypothesis)
     nth_best = np.full(B, -np.inf)  # n_best-th best normalized finished score per sentence, -inf until n_best

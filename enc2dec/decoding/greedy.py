@@ -20,7 +20,9 @@ from enc2dec.decoding.state import (
     check_log_probs,
     check_max_len,
     check_source,
+    check_source_limit,
     check_state,
+    length_limits,
     max_lengths,
     select_rows,
 )
@@ -46,7 +48,8 @@ def greedy_search(
     """The most likely token at every step, for a batch of sentences at once.
 
     src_ids: (B, S) integer, padded; src_lengths: (B,) integer in [1, S]. Returns B hypotheses in input order;
-    each has at most int(max_len_a * src_len + max_len_b) tokens (at least 1 step is always taken).
+    each has at most int(max_len_a * src_len + max_len_b) tokens, capped at the model's max_target_length (if any;
+    at least 1 step is always taken); a source longer than its max_source_length raises ValueError.
     """
     return decode_with(
         "greedy_search",
@@ -79,7 +82,8 @@ def decode_with(
     B = src_ids.shape[0]
     if B == 0:
         return []
-    max_lens = max_lengths(src_lengths, max_len_a, max_len_b)  # (B,)
+    check_source_limit(where, model, src_lengths)
+    max_lens = max_lengths(src_lengths, max_len_a, max_len_b, length_limits(model)[1])  # (B,)
     T = int(max_lens.max())
 
     tokens = np.zeros((B, T), dtype=np.int64)

@@ -17,7 +17,11 @@ from enc2dec.specials import BOS_ID, EOS_ID, PAD_ID, DecoderState  # noqa: F401 
 
 
 class StepModel(Protocol):
-    """What every sequence model offers to decoding, and all that decoding knows about it."""
+    """What every sequence model offers to decoding, and all that decoding knows about it.
+
+    A model may also have `max_source_length` and `max_target_length` (int, or None for unlimited), the longest
+    source it reads and the most decoder steps (tokens, eos included) it can take, e.g. a Transformer with a table
+    of learned positions. Decoding reads them with `length_limits`; a model without them is unlimited."""
 
     def encode(self, src_ids: np.ndarray, src_lengths: np.ndarray) -> DecoderState:
         """src_ids: (B, S) int64, src_lengths: (B,) int64 -> the initial decoder state, B rows per array."""
@@ -103,9 +107,27 @@ def check_max_len(where: str, max_len_a: float, max_len_b: float) -> None:
         raise ValueError(f"{where}: max_len_b must be finite, got {max_len_b}")
 
 
-def max_lengths(src_lengths: np.ndarray, max_len_a: float, max_len_b: float) -> np.ndarray:
-    """src_lengths: (B,) -> (B,) int64, at least 1: the most decoder steps (tokens, eos included) per sentence."""
+def length_limits(model: object) -> tuple[int | None, int | None]:
+    """(max_source_length, max_target_length) of a model, None where it has no limit (or no such attribute)."""
+    return getattr(model, "max_source_length", None), getattr(model, "max_target_length", None)
+
+
+def check_source_limit(where: str, model: object, src_lengths: np.ndarray) -> None:
+    """Refuse a batch holding a source longer than the model reads (decode_all reports such sentences instead)."""
+    limit = length_limits(model)[0]
+    if limit is not None and len(src_lengths) and src_lengths.max() > limit:
+        i = int(src_lengths.argmax())
+        raise ValueError(
+            f"{where}: source {i} has {src_lengths[i]} tokens, the model reads at most {limit} (max_source_length)"
+        )
+
+
+def max_lengths(src_lengths: np.ndarray, max_len_a: float, max_len_b: float, limit: int | None = None) -> np.ndarray:
+    """src_lengths: (B,) -> (B,) int64, at least 1: the most decoder steps (tokens, eos included) per sentence,
+    int(max_len_a * src_len + max_len_b), capped at limit (the model's max_target_length) unless None."""
     n = (max_len_a * src_lengths + max_len_b).astype(np.int64)  # int() truncates toward zero, like astype
+    if limit is not None:
+        n = np.minimum(n, limit)
     return np.maximum(n, 1)
 
 

@@ -29,53 +29,63 @@ from enc2dec.losses import BCEWithLogits
 from enc2dec.models.dense import DenseConfig, EncoderDecoder
 from enc2dec.nn.checks import check_ndim
 from enc2dec.nn.functional import sigmoid
-from enc2dec.nn.module import Module
-
-KINDS = ("plain", "denoising", "sparse", "contractive", "vae")
 
 
 @dataclass(frozen=True)
 class AutoencoderConfig(DenseConfig):
-    """DenseConfig plus the variant and its penalty; fields of other variants are ignored. A VAE's likelihood is
-    `decoder` (its `loss` is unused) and its encoder ends in 2 * context_size units (mean, log-variance)."""
+    """A plain autoencoder: the mirrored MLP of DenseConfig, trained on its reconstruction loss alone."""
 
-    kind: str = "plain"  # plain | denoising | sparse | contractive | vae
-    noise: str = "gaussian"  # denoising: gaussian | masking
+
+@dataclass(frozen=True)
+class DenoisingConfig(AutoencoderConfig):
+    noise: str = "gaussian"  # gaussian | masking
     noise_level: float = 0.3  # gaussian: sigma; masking: the probability of zeroing an input
-    sparsity: str = "l1"  # sparse: l1 | kl
-    sparsity_target: float = 0.05  # kl: the target mean activation rho
-    penalty_weight: float = 1e-3  # sparse and contractive: the penalty's weight
-    beta: float = 1.0  # vae: the KL term's weight (Higgins et al. 2017); 1 is the ELBO
-    decoder: str = "bernoulli"  # vae: bernoulli (inputs in [0, 1]) | gaussian (unit variance)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        allowed = {"kind": KINDS, "noise": ("gaussian", "masking"), "sparsity": ("l1", "kl")}
-        allowed["decoder"] = ("bernoulli", "gaussian")
-        for name, options in allowed.items():
-            if getattr(self, name) not in options:
-                raise ValueError(f"AutoencoderConfig.{name} must be one of {options}, got {getattr(self, name)!r}")
+        if self.noise not in ("gaussian", "masking"):
+            raise ValueError(f"DenoisingConfig.noise must be 'gaussian' or 'masking', got {self.noise!r}")
         if self.noise == "masking" and not 0.0 <= self.noise_level < 1.0:
-            raise ValueError(f"AutoencoderConfig.noise_level must be in [0, 1) for masking, got {self.noise_level}")
+            raise ValueError(f"DenoisingConfig.noise_level must be in [0, 1) for masking, got {self.noise_level}")
         if self.noise_level < 0:
-            raise ValueError(f"AutoencoderConfig.noise_level must be >= 0, got {self.noise_level}")
+            raise ValueError(f"DenoisingConfig.noise_level must be >= 0, got {self.noise_level}")
+
+
+@dataclass(frozen=True)
+class SparseConfig(AutoencoderConfig):
+    sparsity: str = "l1"  # l1 | kl
+    sparsity_target: float = 0.05  # kl: the target mean activation rho
+    penalty_weight: float = 1e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.sparsity not in ("l1", "kl"):
+            raise ValueError(f"SparseConfig.sparsity must be 'l1' or 'kl', got {self.sparsity!r}")
         if not 0.0 < self.sparsity_target < 1.0:
-            raise ValueError(f"AutoencoderConfig.sparsity_target must be in (0, 1), got {self.sparsity_target}")
-        for name in ("penalty_weight", "beta"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"AutoencoderConfig.{name} must be >= 0, got {getattr(self, name)}")
-        if self.kind == "sparse" and self.sparsity == "kl" and self.context_activation != "sigmoid":
+            raise ValueError(f"SparseConfig.sparsity_target must be in (0, 1), got {self.sparsity_target}")
+        if self.penalty_weight < 0:
+            raise ValueError(f"SparseConfig.penalty_weight must be >= 0, got {self.penalty_weight}")
+        if self.sparsity == "kl" and self.context_activation != "sigmoid":
             raise ValueError(
-                f"AutoencoderConfig: sparsity 'kl' needs context_activation 'sigmoid' (rates in (0, 1)), "
+                f"SparseConfig: sparsity 'kl' needs context_activation 'sigmoid' (rates in (0, 1)), "
                 f"got {self.context_activation!r}"
             )
-        if self.kind == "contractive":
-            first = self.activation if self.hidden_sizes else self.context_activation
-            if first not in ("sigmoid", "tanh"):
-                raise ValueError(
-                    f"AutoencoderConfig: kind 'contractive' needs a sigmoid or tanh first encoder layer "
-                    f"({'activation' if self.hidden_sizes else 'context_activation'}), got {first!r}"
-                )
+
+
+@dataclass(frozen=True)
+class ContractiveConfig(AutoencoderConfig):
+    penalty_weight: float = 1e-3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.penalty_weight < 0:
+            raise ValueError(f"ContractiveConfig.penalty_weight must be >= 0, got {self.penalty_weight}")
+        first = self.activation if self.hidden_sizes else self.context_activation
+        if first not in ("sigmoid", "tanh"):
+            raise ValueError(
+                f"ContractiveConfig: the contractive penalty needs a sigmoid or tanh first encoder layer "
+                f"({'activation' if self.hidden_sizes else 'context_activation'}), got {first!r}"
+            )
 
 
 class Autoencoder(EncoderDecoder):
@@ -86,12 +96,12 @@ class Autoencoder(EncoderDecoder):
     """
 
     @classmethod
-    def from_config(cls, config: DenseConfig, *, rng: np.random.Generator) -> Autoencoder:
+    def from_config(cls, config: AutoencoderConfig, *, rng: np.random.Generator) -> Autoencoder:
         model = super().from_config(config, rng=rng)
         model._setup(config, rng)
         return model
 
-    def _setup(self, config: DenseConfig, rng: np.random.Generator) -> None:
+    def _setup(self, config: AutoencoderConfig, rng: np.random.Generator) -> None:
         """Read the variant's settings; `rng` is the model's own generator (kept only where noise is drawn)."""
 
     def corrupt(self, x: np.ndarray) -> np.ndarray:
@@ -140,7 +150,7 @@ class Autoencoder(EncoderDecoder):
 class DenoisingAutoencoder(Autoencoder):
     """Corrupts the input during training only (Gaussian or masking noise); the target is the clean input."""
 
-    def _setup(self, config: DenseConfig, rng: np.random.Generator) -> None:
+    def _setup(self, config: DenoisingConfig, rng: np.random.Generator) -> None:
         self.noise = config.noise
         self.noise_level = config.noise_level
         self.rng = rng
@@ -158,7 +168,7 @@ class DenoisingAutoencoder(Autoencoder):
 class SparseAutoencoder(Autoencoder):
     """L1 on the code, or KL(rho || rho_hat) on each sigmoid code unit's mean activation over the batch."""
 
-    def _setup(self, config: DenseConfig, rng: np.random.Generator) -> None:
+    def _setup(self, config: SparseConfig, rng: np.random.Generator) -> None:
         self.sparsity = config.sparsity
         self.weight = config.penalty_weight
         self.target = config.sparsity_target
@@ -194,7 +204,7 @@ class ContractiveAutoencoder(Autoencoder):
     dP/dh_bj = weight / B * r_j * dg/dh, with dg/dh = 2 s' ds'/dh; s' = h (1 - h) (sigmoid) or 1 - h^2 (tanh).
     """
 
-    def _setup(self, config: DenseConfig, rng: np.random.Generator) -> None:
+    def _setup(self, config: ContractiveConfig, rng: np.random.Generator) -> None:
         self.weight = config.penalty_weight
         layers = self.encoder.layers
         if len(layers) < 2 or not isinstance(layers[0], Linear) or not isinstance(layers[1], (Sigmoid, Tanh)):
@@ -229,18 +239,3 @@ class ContractiveAutoencoder(Autoencoder):
 
     def extra_repr(self) -> str:
         return f"weight={self.weight}"
-
-
-def build_autoencoder(config: AutoencoderConfig, *, rng: np.random.Generator) -> Module:
-    """The model that `config.kind` names."""
-    if config.kind == "vae":
-        from enc2dec.models.vae import VAE
-
-        return VAE.from_config(config, rng=rng)
-    classes = {
-        "plain": Autoencoder,
-        "denoising": DenoisingAutoencoder,
-        "sparse": SparseAutoencoder,
-        "contractive": ContractiveAutoencoder,
-    }
-    return classes[config.kind].from_config(config, rng=rng)

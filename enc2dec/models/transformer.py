@@ -108,6 +108,11 @@ class Transformer(Module):
         else:
             self.output = Linear(D, tgt_vocab_size, rng=rng)
         self.loss = CrossEntropy(ignore_index=PAD_ID, smoothing=c.label_smoothing)
+        # what decoding may ask for (enc2dec.decoding.StepModel): learned positions end at max_positions (the
+        # decoder's step t reads position t); sinusoidal ones grow as needed
+        limit = c.max_positions if c.positions == "learned" else None
+        self.max_source_length: int | None = limit
+        self.max_target_length: int | None = limit
 
     # -- pieces shared by training and decoding ---------------------------------------------------------------------
     def _encode(self, src: np.ndarray, src_lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, Packing]:
@@ -209,6 +214,8 @@ class Uncached:
 
     def __init__(self, model: Transformer):
         self.model = model
+        self.max_source_length = model.max_source_length
+        self.max_target_length = model.max_target_length
 
     def encode(self, src_ids: np.ndarray, src_lengths: np.ndarray) -> DecoderState:
         memory, mask, packing = self.model._encode(src_ids, src_lengths)

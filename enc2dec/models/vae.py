@@ -13,6 +13,7 @@ D / 2 log(2 pi), so `neg_elbo` is a true negative ELBO (nats per example) for bo
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,6 +23,22 @@ from enc2dec.models.dense import EncoderDecoder, mlp
 from enc2dec.nn.checks import check_ndim
 from enc2dec.nn.functional import sigmoid
 from enc2dec.nn.module import Module
+
+
+@dataclass(frozen=True)
+class VAEConfig(AutoencoderConfig):
+    """The encoder ends in 2 * context_size units (mean, log-variance); the likelihood is `decoder` (DenseConfig's
+    `loss` is not used)."""
+
+    beta: float = 1.0  # the KL term's weight (Higgins et al. 2017); 1 is the ELBO
+    decoder: str = "bernoulli"  # bernoulli (inputs in [0, 1]) | gaussian (unit variance)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.decoder not in ("bernoulli", "gaussian"):
+            raise ValueError(f"VAEConfig.decoder must be 'bernoulli' or 'gaussian', got {self.decoder!r}")
+        if self.beta < 0:
+            raise ValueError(f"VAEConfig.beta must be >= 0, got {self.beta}")
 
 
 class VAE(Autoencoder):
@@ -42,7 +59,7 @@ class VAE(Autoencoder):
         self.rng = rng
 
     @classmethod
-    def from_config(cls, config: AutoencoderConfig, *, rng: np.random.Generator) -> VAE:
+    def from_config(cls, config: VAEConfig, *, rng: np.random.Generator) -> VAE:
         sizes = [config.input_size, *config.hidden_sizes]
         encoder = mlp([*sizes, 2 * config.context_size], config.activation, None, rng)
         decoder = mlp([config.context_size, *sizes[::-1]], config.activation, None, rng)

@@ -82,9 +82,11 @@ class Module:
         return self.train(False)
 
     def clear_cache(self) -> None:
-        """Drop every cache below this module (after an inference-only forward)."""
+        """Drop every cache below this module (after an inference-only forward): `_cache` and any other attribute
+        named `_<what>_cache` (a penalty's or a loss's)."""
         for module in self.modules():
-            module._cache = None
+            for name in [n for n in vars(module) if n.startswith("_") and n.endswith("_cache")]:
+                setattr(module, name, None)
 
     def zero_grad(self) -> None:
         for p in self.parameters():

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from enc2dec import files
+from enc2dec.files import atomic_write  # noqa: F401  (re-exported for Trainer._drop_logged_after; import it from files)
 from enc2dec.nn.module import Module
 
 MODEL_FILE = "model.safetensors"

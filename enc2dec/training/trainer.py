@@ -5,6 +5,12 @@ The model is any Module with
     backward_loss() -> None                                   # backward from that loss into the .grad's
 and the training data is a batcher: iterating it yields the rest of the current epoch; it has `epoch`,
 `__len__`, `state_dict()` and `load_state_dict()` (enc2dec.data.arrays.ArrayBatcher, the text BucketBatcher).
+
+The one keep-best rule: after each evaluation, the weights are the best so far when `best_metric` improved
+(`best_mode` min or max); they are kept in memory (`best_weights`) and, with an out_dir, written to best/. A run
+evaluates at each epoch's end (or every `eval_every_steps`) and once more when its budget ends between two
+evaluations, so every run has a best. Nothing non-finite is saved: a non-finite validation loss or weight stops
+training before any checkpoint is written.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from enc2dec.optim import SGD, Adam, Constant, Cosine, Optimizer, StepDecay, War
 from enc2dec.training import checkpoint
 
 log = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.jsonl"
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,7 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0  # seconds of training before this run (for wall-clock budgets across resumes)
         self.best: float | None = None
+        self.best_weights: dict[str, np.ndarray] | None = None  # a copy of the model's state at the best evaluation
         self.bad_evals = 0
 
     # -- the loop -------------------------------------------------------------------------------------------------
@@ -215,9 +224,10 @@ class Trainer:
                 done = done or self._budget_spent(train, start)
         if bar is not None:
             bar.close()
+        if not self.history.evals or self.history.evals[-1]["step"] != self.step:
+            self._evaluate(train, valid, start)  # the budget ended between two evaluations
         self.elapsed = time.perf_counter() - start
         if self.out_dir is not None:
-            self._save(self.out_dir / "last", train)
             from enc2dec.plots import plot_history
 
             plot_history(self.history, self.out_dir / "loss.png")
@@ -244,6 +254,7 @@ class Trainer:
             record.update(self.evaluate(self.model))
             self.model.train()
         record["minutes"] = (time.perf_counter() - start) / 60
+        self._check_finite(record, train)
         self.history.evals.append(record)
         self._log(record)
         log.info("evaluation: %s", record)
@@ -253,6 +264,7 @@ class Trainer:
         )
         if improved:
             self.best, self.bad_evals = value, 0
+            self.best_weights = {k: v.copy() for k, v in self.model.state_dict().items()}
         else:
             self.bad_evals += 1
         self.elapsed = time.perf_counter() - start
@@ -263,6 +275,22 @@ class Trainer:
             if cfg.keep_checkpoints:
                 self._keep_numbered(train)
         return cfg.patience is not None and self.bad_evals > cfg.patience
+
+    def _check_finite(self, record: dict[str, float], train: Any) -> None:
+        """Stop before anything is saved when the validation loss or a weight is not finite."""
+        where = f"step {self.step} (epoch {train.epoch + 1})"
+        loss = record.get("valid_loss")
+        if loss is not None and not math.isfinite(loss):
+            raise FloatingPointError(
+                f"Trainer: the validation loss is {loss} at {where}; training stopped, checkpoints already "
+                "written are kept"
+            )
+        for name, value in self.model.state_dict().items():
+            if not np.isfinite(value).all():
+                raise FloatingPointError(
+                    f"Trainer: weight {name} is not finite at {where}; training stopped, checkpoints already "
+                    "written are kept"
+                )
 
     # -- state ----------------------------------------------------------------------------------------------------
     def state(self, train: Any) -> dict[str, Any]:
@@ -321,15 +349,39 @@ class Trainer:
         for g, s in zip(generators, state["model_rngs"]):
             g.bit_generator.state = s
         self.history = History(state["history"]["train_loss"], state["history"]["evals"])
+        self._drop_logged_after(self.step)
 
     def _log(self, record: dict[str, Any]) -> None:
+        """One strict-JSON line in out_dir/metrics.jsonl (a non-finite number is written as null)."""
         if self.out_dir is None:
             return
         import json
 
+        clean = {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in record.items()}
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.out_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        with open(self.out_dir / METRICS_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(clean, allow_nan=False) + "\n")
+
+    def _drop_logged_after(self, step: int) -> None:
+        """On resume: metrics.jsonl keeps only the lines of steps up to the checkpoint's, so that the resumed run
+        logs each later step once."""
+        import json
+
+        path = self.out_dir / METRICS_FILE if self.out_dir is not None else None
+        if path is None or not path.is_file():
+            return
+        lines = path.read_text(encoding="utf-8").splitlines()
+        kept = []
+        for line in lines:
+            try:
+                if json.loads(line)["step"] <= step:
+                    kept.append(line)
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line of a killed run
+        if len(kept) != len(lines):
+            from enc2dec.training.checkpoint import atomic_write
+
+            atomic_write(path, lambda tmp: tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8"))
 
 
 def _progress(total: int | None, initial: int, enabled: bool) -> Any:

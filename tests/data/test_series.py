@@ -93,3 +93,26 @@ def test_dates_after_steps_by_months_or_days():
     np.testing.assert_array_equal(dates_after(weekly, 2), np.array(["2002-01-05", "2002-01-12"], dtype="datetime64[D]"))
     np.testing.assert_array_equal(dates_after(yearly, 1), np.array(["2001-01-01"], dtype="datetime64[D]"))
     assert dates_after(monthly, 2)[-1] == np.datetime64("2002-03-15")  # whole months, not 30 or 31 days
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"t,y\n1,2\n2,3,4\n", r"s\.csv: row 2 \(line 3\): 3 fields, but the header has 2"),
+        (b"t,y\n1,2\n2\n", r"s\.csv: row 2 \(line 3\): 1 fields, but the header has 2"),
+        (b"t,y\n1,2\n2,\xff\n", r"s\.csv: line 3: invalid UTF-8"),
+        (b't,y\n1,"2\n', r"s\.csv: line \d: not valid CSV \(unexpected end of data\)"),
+    ],
+)
+def test_load_csv_refuses_misshaped_rows_and_bad_bytes(tmp_path, data, message):
+    path = tmp_path / "s.csv"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=message):
+        load_csv(path, "y")
+
+
+def test_load_csv_accepts_a_bom_crlf_and_blank_lines(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes(b"\xef\xbb\xbfy,t\r\n1.5,a\r\n\r\n2.5,b\r\n")
+    s = load_csv(path, "y")
+    np.testing.assert_array_equal(s.values, [1.5, 2.5])

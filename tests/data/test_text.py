@@ -3,7 +3,14 @@ import logging
 
 import pytest
 
-from enc2dec.data.text import ParallelText, TextPairs, build_translation_data, read_aligned, read_tsv_pairs
+from enc2dec.data.text import (
+    ParallelText,
+    TextPairs,
+    build_translation_data,
+    read_aligned,
+    read_eval_pairs,
+    read_tsv_pairs,
+)
 from enc2dec.data.tokenize import WordTokenizer
 from enc2dec.data.vocab import Vocab
 
@@ -80,3 +87,41 @@ def test_build_translation_data_vocab_from_train_only():
     assert data.encode_src("a cat .") == data.train.src[1]
     src_vocab, tgt_vocab = data.vocabs
     assert data.vocabs.src is src_vocab is data.src_vocab and tgt_vocab is data.tgt_vocab
+
+
+def test_read_aligned_drops_bom_and_cr_line_ends(tmp_path):
+    src = write(tmp_path / "b.de", b"\xef\xbb\xbfEin Hund.\rZwei Katzen.\r")
+    tgt = write(tmp_path / "b.en", b"\xef\xbb\xbfA dog.\r\nTwo cats.\r\n")
+    pairs = read_aligned(src, tgt)
+    assert pairs.src == ["Ein Hund.", "Zwei Katzen."] and pairs.tgt == ["A dog.", "Two cats."]
+
+
+def test_read_eval_pairs_keeps_every_pair(tmp_path, caplog):
+    long = "x" * 1500
+    src = write(tmp_path / "s.txt", f"one\n\n{long}\n  four \n".encode())
+    ref = write(tmp_path / "r.txt", b"1\n2\n3\n\n")
+    with caplog.at_level(logging.INFO, logger="enc2dec.data.text"):
+        pairs = read_eval_pairs(src, ref)
+    assert pairs.src == ["one", "", long, "four"] and pairs.tgt == ["1", "2", "3", ""]
+    assert pairs.line_numbers == [1, 2, 3, 4] and (pairs.n_empty, pairs.n_too_long) == (0, 0)
+    assert "skipped" not in caplog.text
+    assert len(read_aligned(src, ref)) == 1  # the training reader skips (and logs) the other three
+
+
+@pytest.mark.parametrize("reader", [read_aligned, read_eval_pairs])
+def test_empty_files_are_refused(tmp_path, reader):
+    full = write(tmp_path / "full.txt", b"a\n")
+    empty = write(tmp_path / "empty.txt", b"")
+    with pytest.raises(ValueError, match=r"empty\.txt: no sentences \(the file is empty\)"):
+        reader(full, empty)
+    with pytest.raises(ValueError, match=r"empty\.txt: no sentences"):
+        reader(empty, full)
+    with pytest.raises(ValueError, match=r"full\.txt has 1 lines but .*two\.txt has 2"):
+        reader(full, write(tmp_path / "two.txt", b"a\nb\n"))
+
+
+def test_nothing_left_after_skipping_is_refused(tmp_path):
+    src = write(tmp_path / "s.txt", b"\n\n")
+    tgt = write(tmp_path / "t.txt", b"a\nb\n")
+    with pytest.raises(ValueError, match=r"read_aligned\(.*s\.txt, .*t\.txt\): no pairs left after skipping 2"):
+        read_aligned(src, tgt)

@@ -10,7 +10,9 @@ from enc2dec.data.tokenize import (
     SentencePieceTokenizer,
     Tokenizer,
     WordTokenizer,
+    load_tokenizers,
     tokenizer_from_config,
+    tokenizers_to_dict,
 )
 
 
@@ -140,5 +142,44 @@ def test_sentencepiece_errors(tmp_path):
         SentencePieceTokenizer.train()
     bad = tmp_path / "bad.model"
     bad.write_bytes(b"not a model")
-    with pytest.raises(ValueError, match=r"bad\.model is not a sentencepiece model"):
+    with pytest.raises(ValueError, match=r"bad\.model: not a sentencepiece model"):
         SentencePieceTokenizer.load(bad)
+
+
+def test_load_tokenizers_round_trip_and_errors_name_the_file(tmp_path):
+    path = tmp_path / "tokenizers.json"
+    path.write_text(json.dumps(tokenizers_to_dict(WordTokenizer(lang="de"), CharTokenizer(lowercase=True))))
+    src, tgt = load_tokenizers(path)
+    assert src.to_config() == WordTokenizer(lang="de").to_config() and isinstance(tgt, CharTokenizer) and tgt.lowercase
+    cases = [
+        (b'{"src": {"type": "word"}}', r"tokenizers\.json: no 'tgt' tokenizer \(keys: \['src'\]\)"),
+        (b"{}", r"tokenizers\.json: no 'src' or 'tgt' tokenizer"),
+        (b"[1, 2]", r"tokenizers\.json: expected a JSON object with 'src' and 'tgt', got list"),
+        (b'{"src": 3, "tgt": {}}', r"tokenizers\.json: src: expected a JSON object with a 'type', got int"),
+        (b'{"src": {"type": "word"}, "tgt": {"type": 5}}', r"tokenizers\.json: tgt: 'type' must be one of"),
+        (b'{"src": {"type": "word", "lang": 1}, "tgt": {}}', r"tokenizers\.json: src: 'lang' must be a string or null"),
+        (
+            b'{"src": {"type": "char", "lowercase": "no"}, "tgt": {}}',
+            r"tokenizers\.json: src: 'lowercase' must be true or false",
+        ),
+        (b'{"src": {"type": "sentencepiece", "model": 7}, "tgt": {}}', r"tokenizers\.json: src: 'model' must be a"),
+        (b'{"src": {"type": "sentencepiece", "model": "**"}, "tgt": {}}', r"src: 'model' is not valid base64"),
+        (b'{"src": {"type": "sentencepiece"}, "tgt": {}}', r"src: the config needs 'model' \(base64 bytes\) or 'path'"),
+        (b'{"src": \xff}', r"tokenizers\.json: line 1: invalid UTF-8"),
+        (b'{"src": ', r"tokenizers\.json: line 1: not valid JSON"),
+    ]
+    for data, message in cases:
+        path.write_bytes(data)
+        with pytest.raises(ValueError, match=message):
+            load_tokenizers(path)
+    with pytest.raises(FileNotFoundError, match=r"missing\.json: no such file"):
+        load_tokenizers(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(("model", "message"), [("AAAA", r"parse"), ("", r"no bytes")])
+def test_corrupt_sentencepiece_model_names_the_file(tmp_path, model, message):
+    pytest.importorskip("sentencepiece")
+    path = tmp_path / "tokenizers.json"
+    path.write_text(json.dumps({"src": {"type": "sentencepiece", "model": model}, "tgt": {"type": "word"}}))
+    with pytest.raises(ValueError, match=rf"tokenizers\.json: src: not a sentencepiece model \(.*{message}"):
+        load_tokenizers(path)

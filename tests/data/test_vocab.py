@@ -67,7 +67,7 @@ def test_save_load_roundtrip(tmp_path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("{not json", r"bad\.json is not valid JSON"),
+        ("{not json", r"bad\.json: line 1: not valid JSON"),
         ('{"tokens": ["a"]}', r"bad\.json: expected a JSON object with format 'enc2dec.vocab'"),
         ('{"format": "enc2dec.vocab", "version": 7, "tokens": []}', r"bad\.json: unsupported version 7"),
         ('{"format": "enc2dec.vocab", "version": 1, "tokens": ["a"]}', r"bad\.json: the first tokens must be"),
@@ -82,3 +82,31 @@ def test_load_malformed(tmp_path, content, message):
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         Vocab.load(path)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b'{"format": "enc2dec.vocab", "version": 1, "tokens": ["\xff"]}', r"bad\.json: line 1: invalid UTF-8"),
+        (b"[]", r"bad\.json: expected a JSON object with format 'enc2dec.vocab'"),
+        (b'{"format": "enc2dec.vocab", "version": true, "tokens": []}', r"bad\.json: unsupported version True"),
+        (
+            b'{"format": "enc2dec.vocab", "version": 1, "tokens": ["<pad>", "<unk>", "<s>", "</s>", 5]}',
+            r"bad\.json: Vocab: tokens must be str, got int",
+        ),
+        (b"", r"bad\.json: line 1: not valid JSON"),
+    ],
+)
+def test_load_bad_bytes_name_the_file(tmp_path, data, message):
+    path = tmp_path / "bad.json"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=message):
+        Vocab.load(path)
+
+
+def test_load_accepts_a_bom_and_names_a_missing_file(tmp_path):
+    path = tmp_path / "v.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(Vocab(["a"]).to_dict()).encode())
+    assert Vocab.load(path) == Vocab(["a"])
+    with pytest.raises(FileNotFoundError, match=r"nope\.json: no such file"):
+        Vocab.load(tmp_path / "nope.json")

@@ -36,11 +36,11 @@ CASES = {
 
 
 # -- the autoencoder family: every objective end to end, penalties included ---------------------------------------
-def _ae(rng, **kw):
-    from enc2dec.models.autoencoders import AutoencoderConfig, build_autoencoder
+def _ae(rng, kind="plain", **kw):
+    from tests.helpers import build_autoencoder
 
     base = dict(input_size=5, context_size=3, hidden_sizes=(4,), activation="tanh")
-    return build_autoencoder(AutoencoderConfig(**{**base, **kw}), rng=rng)
+    return build_autoencoder(kind, rng, **{**base, **kw})
 
 
 def _unit(rng, *shape):

@@ -5,7 +5,7 @@ import pytest
 
 from enc2dec.data import synthetic
 from enc2dec.data.batching import BucketBatcher, make_batch
-from enc2dec.decoding import beam_search, decode_all, greedy_search, pad
+from enc2dec.decoding import SourcesTooLongError, beam_search, decode_all, greedy_search, pad
 from enc2dec.models.transformer import Transformer, TransformerConfig, Uncached
 from enc2dec.training import TrainConfig, Trainer
 
@@ -102,3 +102,17 @@ def test_bad_config():
         TransformerConfig(activation="tanh")
     with pytest.raises(ValueError, match="share_embeddings needs one joint vocabulary, got sizes 10 and 11"):
         _model(share_embeddings=True)
+
+
+def test_learned_positions_cap_decoding_and_report_over_long_sources():
+    model = _model(positions="learned", max_positions=6)
+    assert (model.max_source_length, model.max_target_length) == (6, 6)
+    assert (_model().max_source_length, _model().max_target_length) == (None, None)  # sinusoidal: unlimited
+    src = [[4, 5, 6], [4] * 7, [5, 6]]  # the second is longer than the 6 positions
+    with pytest.raises(SourcesTooLongError, match=r"src\[1\]: source has 7 tokens, the model reads at most 6") as e:
+        decode_all(model, src, method="beam", beam_size=2, max_len_b=50)
+    results = e.value.results
+    assert results[1] == [] and all(1 <= h.n_emitted <= 6 for i in (0, 2) for h in results[i])
+    alone = decode_all(model, [src[0], src[2]], method="greedy", max_len_a=9.0)  # asks for 37 steps: capped at 6
+    assert all(h.n_emitted <= 6 for h in alone)
+    assert decode_all(Uncached(model), [src[0]], method="greedy", max_len_a=9.0)[0].tokens == alone[0].tokens

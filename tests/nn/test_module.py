@@ -78,3 +78,15 @@ def test_dropout_is_seeded_and_inverted():
 def test_parameter_rejects_integer_values():
     with pytest.raises(TypeError, match="Parameter: value must be a float array"):
         Parameter(np.zeros(3, dtype=np.int64))
+
+
+def test_clear_cache_drops_every_cache_below():
+    from tests.helpers import build_autoencoder
+
+    model = build_autoencoder("sparse", np.random.default_rng(0), input_size=4, context_size=2, hidden_sizes=(3,))
+    x = np.ones((2, 4), np.float32)
+    model.compute_loss((x, x))
+    assert model._penalty_cache is not None and model.encoder.layers[0]._cache is not None
+    model.clear_cache()
+    assert model._penalty_cache is None
+    assert all(m._cache is None for m in model.modules())

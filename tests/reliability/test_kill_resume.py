@@ -1,11 +1,11 @@
 """Real training processes (`python -m enc2dec.cli train`) killed with SIGKILL, then resumed with `--resume
-RUN/last`: the resumed run must end with weights and optimizer state bit-identical to an uninterrupted run.
+RUN` (from RUN/last): the resumed run must end with weights and optimizer state bit-identical to an uninterrupted run.
 
-How the kills are placed. A reference run, uninterrupted, records every fault point of enc2dec.files
-(ENC2DEC_FAULT_COUNT): which save of which folder each belongs to. A checkpoint save of last/ that replaces an
-existing folder has P points (each file written, the fsyncs, the swap, the removal of the old folder); every one
-of them is a kill case (ENC2DEC_FAULT_KILL_AT=k, k computed from the reference's log for the step the process
-starts at). Cases are chained to save process start-ups: a run killed at one point is resumed with a kill at the
+How the kills are placed. Only the fault points of enc2dec.files that belong to saves of last/ count
+(ENC2DEC_FAULT_MATCH). A reference run, uninterrupted, records them (ENC2DEC_FAULT_COUNT): a save of last/ that
+replaces an existing folder has P points (each file written, the fsyncs, the swap, the removal of the old
+folder); every one of them is a kill case (ENC2DEC_FAULT_KILL_AT=k: the k-th point of the process, the i-th of its
+next save of last/). Cases are chained to save process start-ups: a run killed at one point is resumed with a kill at the
 next point, and so on, and only the last process of a chain runs to the end; two chains run in parallel. After
 each kill last/ must pass `checkpoint.check_checkpoint` and hold the previous step (killed before the swap) or
 the new one (at or after it). Each chain ends with kills from a timer at random moments.
@@ -33,14 +33,16 @@ from tests.reliability import STATE_KEYS
 EVAL_EVERY = 2
 MAX_STEPS = 12
 TIMER_KILLS = 3
+LAST_SAVES = r"/(last|\.last\.(tmp|old)-\d+)(/[^/]+)?$"  # the paths of the fault points of a save of last/
 
 
 def config_text() -> str:
     """The run of every case: a tiny seq2seq on the generated reversal task. The one place to adapt when the
     config format changes."""
     return textwrap.dedent(f"""\
+        task: translation
         model: {{type: seq2seq, cell: lstm, embed_size: 8, hidden_size: 8, n_layers: 1, dropout: 0.1}}
-        data: {{task: reverse, n_train: 200, max_tokens: 200}}
+        data: {{dataset: reverse, n_train: 200, max_tokens: 200}}
         training: {{optimizer: adam, lr: 0.01, max_steps: {MAX_STEPS}, eval_every_steps: {EVAL_EVERY},
                    log_every_steps: 100, seed: 0}}
         decoding: {{method: greedy, batch_size: 256, valid_bleu_sentences: 0}}
@@ -53,13 +55,16 @@ def _train(config: Path, run: Path, *, resume: bool, kill_at: int | None = None,
     written its first checkpoint (so that the kill falls in training, not in the start-up)."""
     cmd = [sys.executable, "-m", "enc2dec.cli", "train", str(config), "--out", str(run), "--quiet"]
     if resume:
-        cmd += ["--resume", str(run / "last")]
-    env = {k: v for k, v in os.environ.items() if k not in (files.FAULT_KILL_ENV, files.FAULT_COUNT_ENV)}
+        cmd += ["--resume", str(run)]  # continues from run/last
+    fault_env = (files.FAULT_KILL_ENV, files.FAULT_COUNT_ENV, files.FAULT_MATCH_ENV)
+    env = {k: v for k, v in os.environ.items() if k not in fault_env}
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
     if kill_at is not None:
         env[files.FAULT_KILL_ENV] = str(kill_at)
     if count is not None:
         env[files.FAULT_COUNT_ENV] = str(count)
+    if kill_at is not None or count is not None:
+        env[files.FAULT_MATCH_ENV] = LAST_SAVES
     start_step = _manifest_step(run)
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if timer is not None:
@@ -85,14 +90,6 @@ class Save:
 
     name: str
     points: list[tuple[int, str, str]] = field(default_factory=list)
-
-    @property
-    def first(self) -> int:
-        return self.points[0][0]
-
-    @property
-    def last(self) -> int:
-        return self.points[-1][0]
 
     def swap_index(self, target: Path) -> int:
         """The first point at which the new folder is in place (the exchange, or the rename onto the target)."""
@@ -122,7 +119,7 @@ def _saves(log: list[tuple[int, str, str]]) -> list[Save]:
 class Reference:
     run: Path
     config: Path
-    last_saves: list[Save]  # last_saves[j]: the save of last/ at step (j + 1) * EVAL_EVERY, then the final one
+    last_saves: list[Save]  # last_saves[j]: the save of last/ at step (j + 1) * EVAL_EVERY
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +132,7 @@ def reference(tmp_path_factory) -> Reference:
     assert done.returncode == 0, done.stderr
     log = [(int(k), what, path) for k, what, path in (line.split("\t") for line in count.read_text().splitlines())]
     last_saves = [s for s in _saves(log) if s.name == "last"]
-    assert len(last_saves) > MAX_STEPS // EVAL_EVERY, [s.name for s in _saves(log)]
+    assert len(last_saves) >= MAX_STEPS // EVAL_EVERY, [s.name for s in _saves(log)]
     assert [what for _, what, _ in last_saves[1].points[-3:]] in (
         ["fsync", "exchange", "remove"],
         ["rename", "rename", "remove"],
@@ -151,13 +148,14 @@ def _kill_at_point(ref: Reference, run: Path, point: int) -> str:
     """Start (or resume) the run so that it is killed at `point` of its next save of last/; check what it left."""
     if (run / "last").is_dir():
         before = _step(run)
-        j = before // EVAL_EVERY - 1  # last_saves[j] wrote it
-        offset, save = ref.last_saves[j].last, ref.last_saves[j + 1]
-    else:
-        before, offset, save = None, 0, ref.last_saves[1]
+        save = ref.last_saves[before // EVAL_EVERY]  # the next after last_saves[before // EVAL_EVERY - 1]
+        kill_at = point + 1
+    else:  # a fresh run: the first save of last/ has no old folder to swap with; aim at the second
+        before, save = None, ref.last_saves[1]
+        kill_at = len(ref.last_saves[0].points) + point + 1
     case = f"kill at point {point} ({save.points[point][1]} {Path(save.points[point][2]).name}) of the save of step "
     case += f"{(ref.last_saves.index(save) + 1) * EVAL_EVERY}, resumed from step {before}"
-    done = _train(ref.config, run, resume=before is not None, kill_at=save.first + point - offset)
+    done = _train(ref.config, run, resume=before is not None, kill_at=kill_at)
     assert done.returncode == -signal.SIGKILL, f"{case}: exit {done.returncode}: {done.stderr[-2000:]}"
     new_step = (ref.last_saves.index(save) + 1) * EVAL_EVERY
     expected = new_step if point >= save.swap_index(ref.run / "last") else before or EVAL_EVERY

@@ -1,25 +1,19 @@
-"""The forecasting application: train, predict and evaluate an encoder-decoder forecaster against baselines,
-driven by a YAML config.
+"""Forecasting: a window of a real-valued series -> the next h steps (the `forecaster` model), against naive,
+seasonal naive and a statsmodels model.
 
-    cfg = load_config("configs/forecast_co2.yaml")
-    result = train(cfg, "runs/forecast")           # checkpoints in runs/forecast/{best,last}; the best by valid MAE
-    future = predict("runs/forecast")              # the next h steps after the series' end (mean; 95 % band)
-    report = evaluate("runs/forecast")             # rolling origin over the test part: MAE, RMSE, MASE of the
-                                                   # encoder-decoder, naive, seasonal naive and statsmodels' model
-
-The CLI verbs `enc2dec forecast train | predict | evaluate` call these functions; the sequence autoencoder on the
-same series, configured in the same file, is enc2dec.series_autoencoder. The series is split by time
-(enc2dec.data.windows): train, validation (model selection: the free-running forecast's MAE), test (held out); the
-scale is fitted on the training windows only, and the statistical model on everything before the test part.
+The series is split by time (enc2dec.data.windows): train, valid (model selection: the free-running forecast's
+MAE, valid_mae, at each evaluation), test (held out); the scale is fitted on the training windows only.
+`evaluate` runs a rolling origin over the valid or test part: every origin forecasts h steps from the values
+before it; the statistical model is fitted on everything before that part, then run with its parameters fixed.
+`predict` forecasts the h steps after the series' end (or any origin).
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 
@@ -36,9 +30,11 @@ from enc2dec.data.windows import (
     split_points,
     window_origins,
 )
-from enc2dec.models.forecast import Forecaster, ForecasterConfig, SequenceAutoencoderConfig
+from enc2dec.models.forecast import Forecaster
 from enc2dec.nn.module import Module
-from enc2dec.training import History, TrainConfig, Trainer, checkpoint
+from enc2dec.tasks.base import Task, Writer
+from enc2dec.tasks.registry import model_choice
+from enc2dec.training import TrainConfig, checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -48,72 +44,77 @@ Z95 = 1.959964  # the standard normal's 97.5 % quantile
 
 
 @dataclass(frozen=True)
-class DataConfig:
-    """The series, its split by time, the windows and the model's numbers (enc2dec.data.series, .windows)."""
+class SeriesConfig:
+    """Which series and its split by time (enc2dec.data.series, .windows); shared by forecast and series_autoencoder."""
 
     dataset: str = "co2"  # co2 | sunspots (statsmodels) | csv
     path: str | None = None  # csv: the file
     column: str | None = None  # csv: the value column
     time_column: str | None = None  # csv: an ISO date column, checked for gaps (optional)
     period: float | None = None  # the season in steps; None: the dataset's (co2: 365.25/7 weeks, sunspots: 11)
-    input_length: int = 104  # L, steps the encoder reads
-    horizon: int = 52  # h, steps forecast
-    stride: int = 1  # between training windows
-    test_stride: int = 1  # between validation and test origins (rolling origin)
     test_fraction: float = 0.2  # the last 20 % are held out
     valid_fraction: float = 0.1  # of what comes before the test part, its end
-    target: str = "mean"  # level | last | mean | season | trend: what the model's numbers are relative to (Framing)
-    harmonics: int = 1  # calendar features: sin/cos of j times the seasonal phase, j = 1..harmonics; 0: none
+    test_stride: int = 1  # between validation and test origins (rolling origin)
     batch_size: int = 64
     seed: int = 0  # batch order
 
     def __post_init__(self) -> None:
+        name = type(self).__name__
         if self.dataset not in DATASETS:
-            raise ValueError(f"DataConfig.dataset must be one of {DATASETS}, got {self.dataset!r}")
+            raise ValueError(f"{name}.dataset must be one of {DATASETS}, got {self.dataset!r}")
         if self.dataset == "csv" and (self.path is None or self.column is None):
-            raise ValueError("DataConfig: dataset 'csv' needs data.path and data.column")
-        if self.target not in TARGETS:
-            raise ValueError(f"DataConfig.target must be one of {TARGETS}, got {self.target!r}")
-        for name in ("input_length", "horizon", "stride", "test_stride", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"DataConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.harmonics < 0:
-            raise ValueError(f"DataConfig.harmonics must be >= 0, got {self.harmonics}")
+            raise ValueError(f"{name}: dataset 'csv' needs data.path and data.column")
+        if self.dataset != "csv" and (self.path, self.column, self.time_column) != (None, None, None):
+            raise ValueError(f"{name}: path, column and time_column are for dataset 'csv', got {self.dataset!r}")
+        if self.period is not None and not self.period > 1:
+            raise ValueError(f"{name}.period must be null or > 1 (steps in a season), got {self.period}")
+        for field_name in ("test_fraction", "valid_fraction"):
+            if not 0.0 < getattr(self, field_name) < 1.0:
+                raise ValueError(f"{name}.{field_name} must be in (0, 1), got {getattr(self, field_name)}")
+        for field_name in ("test_stride", "batch_size"):
+            if getattr(self, field_name) < 1:
+                raise ValueError(f"{name}.{field_name} must be >= 1, got {getattr(self, field_name)}")
 
 
 @dataclass(frozen=True)
-class AutoencoderRunConfig:
-    """The sequence autoencoder on windows of the same series, compared with PCA on the same flattened windows."""
+class ForecastDataConfig(SeriesConfig):
+    """The series, its split, the windows and the model's numbers."""
 
-    model: SequenceAutoencoderConfig
-    training: TrainConfig
-    window_length: int = 52  # W
-    stride: int = 1  # between training windows (held-out windows: data.test_stride)
-    target: str = "mean"  # level | mean: windows as standard scores, or relative to their own mean
-    harmonics: int = 0  # calendar features; 0: the context alone must carry everything, as PCA's components
+    input_length: int = 104  # L, steps the encoder reads
+    horizon: int = 52  # h, steps forecast
+    stride: int = 1  # between training windows
+    target: str = "mean"  # level | last | mean | season | trend: what the model's numbers are relative to (Framing)
+    harmonics: int = 1  # calendar features: sin/cos of j times the seasonal phase, j = 1..harmonics; 0: none
 
     def __post_init__(self) -> None:
-        if self.target not in ("level", "mean"):
-            raise ValueError(f"AutoencoderRunConfig.target must be 'level' or 'mean', got {self.target!r}")
+        super().__post_init__()
+        if self.target not in TARGETS:
+            raise ValueError(f"ForecastDataConfig.target must be one of {TARGETS}, got {self.target!r}")
+        for name in ("input_length", "horizon", "stride"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"ForecastDataConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.harmonics < 0:
+            raise ValueError(f"ForecastDataConfig.harmonics must be >= 0, got {self.harmonics}")
 
 
 @dataclass(frozen=True)
-class ForecastRunConfig:
-    model: ForecasterConfig
+class ForecastConfig:
+    task: Literal["forecast"]
+    model: Annotated[Any, model_choice("forecast")]  # {type: forecaster, ...}
     training: TrainConfig
-    data: DataConfig = field(default_factory=DataConfig)
+    data: ForecastDataConfig = field(default_factory=ForecastDataConfig)
     statistical: StatisticalConfig = field(default_factory=StatisticalConfig)
-    autoencoder: AutoencoderRunConfig | None = None
 
-
-def load_config(path: str | Path, overrides: list[str] | None = None) -> ForecastRunConfig:
-    from enc2dec import config
-
-    return config.load(path, ForecastRunConfig, overrides)
+    def __post_init__(self) -> None:
+        if self.model.feature_size != 2 * self.data.harmonics:
+            raise ValueError(
+                f"model.feature_size must be 2 * data.harmonics = {2 * self.data.harmonics} (sin and cos per "
+                f"harmonic), got {self.model.feature_size}"
+            )
 
 
 # -- data ------------------------------------------------------------------------------------------------------------
-def load_series(cfg: DataConfig) -> Series:
+def load_series(cfg: SeriesConfig) -> Series:
     if cfg.dataset == "co2":
         return load_co2()
     if cfg.dataset == "sunspots":
@@ -124,7 +125,7 @@ def load_series(cfg: DataConfig) -> Series:
 @dataclass
 class ForecastData:
     series: Series
-    config: DataConfig
+    config: ForecastDataConfig
     period: float
     framing: Framing
     valid_start: int
@@ -136,17 +137,17 @@ class ForecastData:
         return self.framing.season
 
 
-def _period(cfg: DataConfig, series: Series) -> float:
+def series_period(cfg: SeriesConfig, series: Series) -> float:
     period = cfg.period or series.period
     if period is None or not period > 1:
         raise ValueError(f"{series.name}: data.period (the season, in steps, > 1) is needed, got {period}")
     return float(period)
 
 
-def prepare(cfg: DataConfig, series: Series | None = None) -> ForecastData:
+def prepare(cfg: ForecastDataConfig, series: Series | None = None) -> ForecastData:
     """The series split by time into training, validation and test windows; the framing fitted on training."""
     series = load_series(cfg) if series is None else series
-    period = _period(cfg, series)
+    period = series_period(cfg, series)
     L, h, n = cfg.input_length, cfg.horizon, len(series)
     check_length(series, L + h, f"one window (input_length {L} + horizon {h})")
     valid_start, test_start = split_points(n, cfg.test_fraction, cfg.valid_fraction)
@@ -174,7 +175,7 @@ class TrainedForecaster:
     """A forecaster with what it needs to read a series: its run config and the framing fitted in training."""
 
     model: Forecaster
-    config: ForecastRunConfig
+    config: ForecastConfig
     framing: Framing
 
     def forecast(self, x: np.ndarray, times: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray | None]:
@@ -187,106 +188,6 @@ class TrainedForecaster:
         mu, logvar = self.model.forecast(src, d.horizon, src_f if F else None, tgt_f if F else None)
         std = None if logvar is None else self.framing.scale * np.exp(0.5 * logvar.astype(np.float64))
         return self.framing.decode(x, mu), std
-
-
-def _check_model_config(cfg: ForecastRunConfig) -> None:
-    if cfg.model.feature_size != 2 * cfg.data.harmonics:
-        raise ValueError(
-            f"model.feature_size must be 2 * data.harmonics = {2 * cfg.data.harmonics} (sin and cos per harmonic), "
-            f"got {cfg.model.feature_size}"
-        )
-
-
-@dataclass
-class TrainResult:
-    trained: TrainedForecaster
-    history: History
-    data: ForecastData
-    valid_mae: float  # the selected model's validation MAE (free-running forecasts, data units)
-    checkpoint_dir: Path | None
-
-
-def _fit_keeping_best(model: Module, cfg: TrainConfig, train: ArrayBatcher, valid: ArrayBatcher, metric: Any,
-                      name: str, out_dir: Path | None, run_config: dict, files: Any) -> tuple[History, float]:  # fmt: skip
-    """Train; after each evaluation `metric(model)` (lower is better) is recorded as `name`; the model ends with
-    the weights that scored best (also written to out_dir/best)."""
-    best: dict[str, Any] = {"value": float("inf"), "state": None}
-
-    def evaluate(m: Module) -> dict[str, float]:
-        value = float(metric(m))
-        if value < best["value"]:
-            best.update(value=value, state=copy.deepcopy(m.state_dict()))
-        return {name: value}
-
-    cfg = replace(cfg, best_metric=name, best_mode="min")
-    trainer = Trainer(model, cfg, out_dir=out_dir, evaluate=evaluate, run_config=run_config, checkpoint_files=files)
-    history = trainer.fit(train, valid)
-    if best["state"] is not None:
-        model.load_state_dict(best["state"])
-    model.eval()
-    return history, best["value"]
-
-
-def _framing_file(framing: Framing) -> dict:
-    return {FRAMING_FILE: lambda tmp: checkpoint.save_json(tmp, framing.to_dict())}
-
-
-@baselines.one_blas_thread()
-def train(
-    cfg: ForecastRunConfig, out_dir: str | Path | None = None, *, series: Series | None = None, progress: bool = False
-) -> TrainResult:
-    """Train the forecaster on the training windows; keep the weights whose free-running validation forecasts have
-    the lowest MAE (valid_mae, each evaluation). With out_dir: checkpoints (best/, last/), metrics.jsonl, loss.png."""
-    from enc2dec import config as config_io
-
-    _check_model_config(cfg)
-    data = prepare(cfg.data, series)
-    model = Forecaster(cfg.model, rng=np.random.default_rng(cfg.training.seed))
-    trained = TrainedForecaster(model, cfg, data.framing)
-    valid = data.parts["valid"]
-
-    def valid_mae(m: Module) -> float:
-        mean, _ = trained.forecast(valid.x, valid.origins + data.series.step_offset, data.period)
-        return baselines.errors(mean, valid.y, 1.0)["mae"]
-
-    batcher = ArrayBatcher(*data.parts["train"].arrays(), batch_size=cfg.data.batch_size, seed=cfg.data.seed)
-    valid_batches = ArrayBatcher(*valid.arrays(), batch_size=256, shuffle=False)
-    training = replace(cfg.training, progress=progress or cfg.training.progress)
-    out = None if out_dir is None else Path(out_dir)
-    history, best = _fit_keeping_best(model, training, batcher, valid_batches, valid_mae, "valid_mae", out,
-                                      config_io.to_dict(cfg), lambda: _framing_file(data.framing))  # fmt: skip
-    log.info("forecaster: best validation MAE %.4f", best)
-    return TrainResult(trained, history, data, best, None if out is None else out / "best")
-
-
-def _checkpoint_dir(path: str | Path) -> Path:
-    path = Path(path)
-    for candidate in (path, path / "best", path / "last"):
-        if (candidate / checkpoint.MODEL_FILE).is_file() and (candidate / FRAMING_FILE).is_file():
-            return candidate
-    raise FileNotFoundError(f"{path}: not a forecast checkpoint (no {checkpoint.MODEL_FILE} and {FRAMING_FILE})")
-
-
-def _load_run(path: Path) -> tuple[ForecastRunConfig, Framing]:
-    from enc2dec import config as config_io
-
-    cfg = config_io.from_dict(ForecastRunConfig, checkpoint.load_yaml(path / checkpoint.CONFIG_FILE), str(path))
-    framing = Framing(**checkpoint.load_json(path / FRAMING_FILE))
-    return cfg, framing
-
-
-def load(path: str | Path) -> TrainedForecaster:
-    """A trained forecaster from a run folder (its best/ checkpoint, else last/) or a checkpoint directory."""
-    path = _checkpoint_dir(path)
-    cfg, framing = _load_run(path)
-    model = Forecaster(cfg.model, rng=np.random.default_rng(cfg.training.seed))
-    checkpoint.load_weights(path, model)
-    model.eval()
-    return TrainedForecaster(model, cfg, framing)
-
-
-def _as_trained(model: TrainedForecaster | str | Path) -> TrainedForecaster:
-    return model if isinstance(model, TrainedForecaster) else load(model)
 
 
 def _series(trained: TrainedForecaster, series: Series | None, csv: str | None) -> Series:
@@ -316,12 +217,10 @@ class Prediction:
 
 @baselines.one_blas_thread()
 def predict(
-    model: TrainedForecaster | str | Path, series: Series | None = None, *, origin: int | None = None,
-    csv: str | None = None,
-) -> Prediction:  # fmt: skip
+    trained: TrainedForecaster, series: Series | None = None, *, origin: int | None = None, csv: str | None = None
+) -> Prediction:
     """Forecast h steps from `origin` (default: the series' end, i.e. the future) using the L values before it.
     The series: `series`, else the model's configured data (`csv` names another file with the same columns)."""
-    trained = _as_trained(model)
     series = _series(trained, series, csv)
     d = trained.config.data
     L, h, n = d.input_length, d.horizon, len(series)
@@ -329,7 +228,7 @@ def predict(
     if not L <= origin <= n:
         raise ValueError(f"predict: origin must be in [{L}, {n}] (input_length {L}, {n} values), got {origin}")
     x = series.values[origin - L : origin][None, :]  # (1, L)
-    mean, std = trained.forecast(x, np.array([origin + series.step_offset]), _period(d, series))
+    mean, std = trained.forecast(x, np.array([origin + series.step_offset]), series_period(d, series))
     steps = origin + np.arange(h)
     dates = None
     if series.dates is not None and n > 1:  # known dates, then the usual step on from the last one
@@ -356,6 +255,7 @@ def plot_prediction(p: Prediction, path: str | Path, title: str = "") -> Path:
 # -- evaluate --------------------------------------------------------------------------------------------------------
 @dataclass
 class Evaluation:
+    split: str  # valid | test
     metrics: dict[str, float]  # {mae,rmse,mase}_{encdec,naive,seasonal_naive,statsmodels}, and counts
     by_step: dict[str, np.ndarray]  # method -> (h,) MAE at each horizon step
     forecasts: dict[str, np.ndarray]  # method -> (N, h) over the test origins
@@ -366,52 +266,47 @@ class Evaluation:
 
 
 @baselines.one_blas_thread()
-def evaluate(
-    model: TrainedForecaster | str | Path,
+def rolling_origin(
+    trained: TrainedForecaster,
+    split: str = "test",
     series: Series | None = None,
     *,
     csv: str | None = None,
-    out_dir: str | Path | None = None,
     statistical: baselines.StatisticalForecaster | None = None,
 ) -> Evaluation:
-    """Rolling origin over the test part: every test origin forecasts h steps from the values before it. The
-    encoder-decoder against naive, seasonal naive and the configured statsmodels model (fitted on everything
-    before the test part, or `statistical` if given). Targets the loader filled in (gaps) are not scored.
-    With out_dir: evaluation.json and the pictures forecast_examples.png and error_by_step.png."""
-    trained = _as_trained(model)
+    """Rolling origin over the `split` part (valid or test): every origin forecasts h steps from the values
+    before it. The encoder-decoder against naive, seasonal naive and the configured statsmodels model (fitted on
+    everything before that part, or `statistical` if given); MASE scaled by the seasonal naive's in-sample MAE
+    before that part. Targets the loader filled in (gaps) are not scored."""
     cfg = trained.config
     data = prepare(cfg.data, _series(trained, series, csv))
-    test, values, m = data.parts["test"], data.series.values, data.season
-    forecasts = {"encdec": None, "naive": baselines.naive(values, test.origins, cfg.data.horizon),
-                 "seasonal_naive": baselines.seasonal_naive(values, test.origins, cfg.data.horizon, m)}  # fmt: skip
-    forecasts["encdec"], std = trained.forecast(test.x, test.origins + data.series.step_offset, data.period)
+    part, values, m = data.parts[split], data.series.values, data.season
+    start = data.valid_start if split == "valid" else data.test_start
+    h = cfg.data.horizon
+    forecasts = {"encdec": None, "naive": baselines.naive(values, part.origins, h),
+                 "seasonal_naive": baselines.seasonal_naive(values, part.origins, h, m)}  # fmt: skip
+    forecasts["encdec"], std = trained.forecast(part.x, part.origins + data.series.step_offset, data.period)
     name = None
     if cfg.statistical.model != "none":
         if statistical is None:
-            statistical = baselines.fit_statistical(cfg.statistical, values[: data.test_start], m)
-        forecasts["statsmodels"] = statistical.forecast(values, test.origins, cfg.data.horizon)
+            statistical = baselines.fit_statistical(cfg.statistical, values[:start], m)
+        forecasts["statsmodels"] = statistical.forecast(values, part.origins, h)
         name = statistical.name
     keep = None
     if data.series.filled is not None:
-        keep = ~data.series.filled[test.origins[:, None] + np.arange(cfg.data.horizon)[None, :]]  # (N, h)
-    scale = baselines.mase_scale(values[: data.test_start], m)
+        keep = ~data.series.filled[part.origins[:, None] + np.arange(h)[None, :]]  # (N, h)
+    scale = baselines.mase_scale(values[:start], m)
     metrics: dict[str, float] = {}
     for method, f in forecasts.items():
-        for metric, value in baselines.errors(f, test.y, scale, keep).items():
+        for metric, value in baselines.errors(f, part.y, scale, keep).items():
             metrics[f"{metric}_{method}"] = value
-    metrics.update(n_origins=len(test.origins), mase_scale=scale, n_filled=data.series.n_filled)
+    metrics.update(n_origins=len(part.origins), mase_scale=scale, n_filled=data.series.n_filled)
     if keep is not None:
         metrics["n_targets_not_scored"] = int((~keep).sum())
     if statistical is not None:
         metrics["statsmodels_fit_seconds"] = statistical.fit_seconds
-    by_step = {k: baselines.mae_by_step(f, test.y, keep) for k, f in forecasts.items()}
-    result = Evaluation(metrics, by_step, forecasts, std, data, name)
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        checkpoint.save_json(out_dir / "evaluation.json", {"statistical_model": name, "metrics": metrics,
-                             "mae_by_step": {k: v.tolist() for k, v in by_step.items()}})  # fmt: skip
-        result.pictures = evaluation_pictures(result, out_dir / "forecast_examples.png", out_dir / "error_by_step.png")
-    return result
+    by_step = {k: baselines.mae_by_step(f, part.y, keep) for k, f in forecasts.items()}
+    return Evaluation(split, metrics, by_step, forecasts, std, data, name)
 
 
 def evaluation_pictures(
@@ -421,7 +316,7 @@ def evaluation_pictures(
     names: labels for methods added to result.forecasts and result.by_step beyond the evaluated ones."""
     from enc2dec import plots
 
-    data, test = result.data, result.data.parts["test"]
+    data, test = result.data, result.data.parts[result.split]
     labels = {"encdec": "encoder-decoder", "naive": "naive", "seasonal_naive": "seasonal naive",
               "statsmodels": result.statistical_model or "statsmodels", **(names or {})}  # fmt: skip
     panels = []
@@ -442,7 +337,7 @@ def evaluation_pictures(
     return {
         "forecast_examples": plots.plot_forecasts(panels, examples, title=data.series.name),
         "error_by_step": plots.plot_error_by_step({labels[k]: v for k, v in result.by_step.items()}, by_step,
-                                                  title=f"{data.series.name}: {len(test.origins)} test origins"),
+                                                  title=f"{data.series.name}: {len(test.origins)} {result.split} origins"),
     }  # fmt: skip
 
 
@@ -452,3 +347,67 @@ def _axis(series: Series, steps: np.ndarray) -> np.ndarray:
 
 def _label(series: Series, step: int) -> str:
     return str(series.dates[step]) if series.dates is not None else f"step {step}"
+
+
+# -- the task ---------------------------------------------------------------------------------------------------------
+class ForecastTask(Task):
+    name = "forecast"
+    config_class = ForecastConfig
+
+    def metrics(self) -> dict[str, str]:
+        return {"valid_mae": "min"}
+
+    def compute_limits(self) -> Any:
+        return baselines.one_blas_thread()
+
+    def load_data(self) -> ForecastData:
+        return prepare(self.config.data)
+
+    def split_sizes(self, data: ForecastData) -> dict[str, Any]:
+        sizes = {part: len(w.origins) for part, w in data.parts.items()}
+        return sizes | {"steps": len(data.series), "valid_start": data.valid_start, "test_start": data.test_start}
+
+    def build_model(self, data: ForecastData | None = None) -> Module:
+        return Forecaster(self.config.model, rng=np.random.default_rng(self.config.training.seed))
+
+    def batches(self, data: ForecastData) -> tuple[Any, Any]:
+        d = self.config.data
+        train = ArrayBatcher(*data.parts["train"].arrays(), batch_size=d.batch_size, seed=d.seed)
+        return train, ArrayBatcher(*data.parts["valid"].arrays(), batch_size=256, shuffle=False)
+
+    def validate(self, model: Module, data: ForecastData) -> dict[str, float]:
+        """The free-running forecasts' MAE over the validation origins, in data units."""
+        valid = data.parts["valid"]
+        trained = TrainedForecaster(model, self.config, data.framing)
+        mean, _ = trained.forecast(valid.x, valid.origins + data.series.step_offset, data.period)
+        return {"valid_mae": baselines.errors(mean, valid.y, 1.0)["mae"]}
+
+    def model_files(self, data: ForecastData) -> dict[str, Writer]:
+        return framing_file(data.framing)
+
+    def load(self, model_dir: Path) -> TrainedForecaster:
+        model = self.build_model()
+        checkpoint.load_weights(model_dir, model)
+        return TrainedForecaster(model.eval(), self.config, load_framing(model_dir / FRAMING_FILE))
+
+    def evaluate(self, trained: TrainedForecaster, split: str, out_dir: Path | None = None) -> dict[str, Any]:
+        result = rolling_origin(trained, split)
+        if out_dir is not None:
+            evaluation_pictures(result, out_dir / "forecast_examples.png", out_dir / "error_by_step.png")
+        by_step = {k: v.tolist() for k, v in result.by_step.items()}
+        return {"split": split, "statistical_model": result.statistical_model, "metrics": result.metrics,
+                "mae_by_step": by_step}  # fmt: skip
+
+
+def framing_file(framing: Framing) -> dict[str, Writer]:
+    import json
+
+    return {FRAMING_FILE: lambda path: path.write_text(json.dumps(framing.to_dict()), encoding="utf-8")}
+
+
+def load_framing(path: Path) -> Framing:
+    data = checkpoint.load_json(path)
+    try:
+        return Framing(data["target"], int(data["season"]), float(data["centre"]), float(data["scale"]))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{path}: expected target, season, centre and scale ({err})") from err

@@ -1,13 +1,12 @@
 """Attention alignments of a trained translation model: which source tokens each output token attended to.
 
 `align(translator, sentence)` decodes one sentence and returns its tokens and attention weights; the CLI verb
-`enc2dec plot-attention` draws them with `plots.plot_attention` (Bahdanau et al. 2015, figure 3).
+`enc2dec plot-attention --model DIR` draws them with `plots.plot_attention` (Bahdanau et al. 2015, figure 3).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,19 +35,9 @@ def align(translator: Any, sentence: str, **options: Any) -> Alignment:
     if hyp.attention is None:
         raise ValueError(
             f"plot-attention: {type(translator.model).__name__} puts no attention weights in its decoder state; "
-            "train a model with attention (model.type: attention)"
+            "train a model with attention (model.type: attention_seq2seq)"
         )
     unk = translator.src_vocab.UNK
     src = [f"<unk>:{t}" if i == unk else t for t, i in zip(tokens, ids)]
     out = translator.tgt_vocab.decode(hyp.tokens, strip_specials=False) + (["</s>"] if hyp.reached_eos else [])
     return Alignment(src, out, hyp.attention, translator.detokenize(hyp.tokens))
-
-
-def plot_alignment(model_dir: str | Path, sentence: str, path: str | Path, **options: Any) -> Alignment:
-    """Load a saved model, align `sentence` and write the heat map PNG to `path`."""
-    from enc2dec.plots import plot_attention
-    from enc2dec.translation import load_translator
-
-    result = align(load_translator(model_dir), sentence, **options)
-    plot_attention(result.weights, result.src_tokens, result.out_tokens, path)
-    return result

@@ -1,0 +1,212 @@
+"""Runs: config + overrides -> task -> Trainer -> run folder; the one place runs are made and models are loaded.
+
+    cfg = run.load_config("configs/m30k_de_en_transformer.yaml", ["training.lr=5e-4"])
+    result = run.train(cfg, "runs/t")               # runs/t/best (the model), runs/t/last (to resume)
+    scores = run.evaluate("runs/t", split="test")   # the only place a test split is scored
+    trained = run.load("runs/t").trained            # a Translator, a TrainedForecaster, an autoencoder
+
+A run folder holds best/ (the checkpoint with the best validation metric: what every use verb loads), last/ (the
+newest checkpoint, for --resume), ckpt-<step>/ (with training.keep_checkpoints), metrics.jsonl (one strict-JSON
+line per log step and evaluation), run.json (task, split sizes) and loss.png, with the task's pictures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from enc2dec import config as config_io
+from enc2dec.tasks import TASK_NAMES, Task, task_class
+from enc2dec.training import History, Trainer, checkpoint
+
+log = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+BEST, LAST = "best", "last"
+_RUN_ENTRIES = (BEST, LAST, RUN_FILE, "metrics.jsonl", "loss.png")  # what makes a folder a run folder
+
+
+# -- configs ------------------------------------------------------------------------------------------------------
+def config_from_dict(data: Any, where: str = "<config>") -> Any:
+    """A mapping -> the run config of the task it names (`task: translation`), checked completely."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: a run config must be a mapping with task, model, data and training, got {data!r}")
+    name = data.get("task")
+    if name not in TASK_NAMES:
+        raise ValueError(f"{where}: task must be one of {list(TASK_NAMES)}, got {name!r}")
+    cfg = config_io.from_dict(task_class(name).config_class, data, where)
+    _check_best_metric(cfg, where)
+    return cfg
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Any:
+    """Read a YAML run config, apply `section.key=value` overrides, check it all before any data is read."""
+    data = config_io.read_yaml(path)
+    if overrides:
+        data = config_io.apply_overrides(data if isinstance(data, dict) else {}, overrides)
+    return config_from_dict(data, str(path))
+
+
+def with_overrides(cfg: Any, overrides: list[str], where: str = "--set") -> Any:
+    """cfg with dotted overrides applied, checked as a loaded config is."""
+    return config_from_dict(config_io.apply_overrides(config_io.to_dict(cfg), overrides), where)
+
+
+def make_task(cfg: Any) -> Task:
+    return task_class(cfg.task)(cfg)
+
+
+def _check_best_metric(cfg: Any, where: str) -> None:
+    t = cfg.training
+    produced = {"valid_loss": "min", **make_task(cfg).metrics()}
+    if t.best_metric not in produced:
+        raise ValueError(
+            f"{where}: training.best_metric must be a metric this run produces, one of {sorted(produced)}, "
+            f"got {t.best_metric!r}"
+        )
+    if t.best_mode != produced[t.best_metric]:
+        raise ValueError(
+            f"{where}: training.best_mode must be {produced[t.best_metric]!r} for {t.best_metric}, got {t.best_mode!r}"
+        )
+
+
+def with_data_dir(cfg: Any, data_dir: str | None) -> Any:
+    """cfg reading its data from `data_dir` (the --data-dir option); None leaves it as configured."""
+    if data_dir is None:
+        return cfg
+    if "data_dir" not in {f.name for f in dataclasses.fields(cfg.data)}:
+        raise ValueError(f"--data-dir: task {cfg.task} with data.dataset {cfg.data.dataset!r} reads no data folder")
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, data_dir=str(data_dir)))
+
+
+# -- run folders --------------------------------------------------------------------------------------------------
+def holds_run(folder: Path) -> bool:
+    return folder.is_dir() and any((folder / name).exists() for name in _RUN_ENTRIES)
+
+
+def prepare_out_dir(out_dir: str | Path, *, resume: bool, overwrite: bool) -> Path:
+    """Check the run folder before anything is read or trained: a folder (or nothing yet), writable; a folder that
+    already holds a run needs resume (continue it) or overwrite (replace it)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a folder")
+    if resume:
+        if not (out / LAST / checkpoint.STATE_FILE).is_file():
+            raise ValueError(f"--resume {out}: no run to continue (no {LAST}/{checkpoint.STATE_FILE})")
+        return out
+    if holds_run(out):
+        if not overwrite:
+            raise ValueError(
+                f"{out} holds a run already: continue it with --resume {out}, or replace it with --overwrite"
+            )
+        for entry in out.iterdir():
+            if entry.name in _RUN_ENTRIES or entry.name.startswith((checkpoint.NUMBERED_PREFIX, ".")):
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(f"--out {out}: cannot create the run folder ({err.strerror})") from err
+    return out
+
+
+def model_dir(path: str | Path) -> Path:
+    """A checkpoint folder, or a run folder, which means its best/."""
+    path = Path(path)
+    if (path / checkpoint.CONFIG_FILE).is_file():
+        return path
+    if (path / BEST / checkpoint.CONFIG_FILE).is_file():
+        return path / BEST
+    if path.is_dir() and (path / LAST).is_dir():
+        raise FileNotFoundError(f"{path}: a run folder without {BEST}/ (its training has not finished an evaluation)")
+    raise FileNotFoundError(f"{path}: not a model folder (no {checkpoint.CONFIG_FILE}) nor a run folder (no {BEST}/)")
+
+
+# -- training -----------------------------------------------------------------------------------------------------
+@dataclass
+class RunResult:
+    out_dir: Path
+    task: Task
+    model: Any  # the Module, with the best weights, in eval mode
+    data: Any
+    history: History
+    best: dict[str, float]  # the evaluation record of the best checkpoint
+    minutes: float
+    pictures: dict[str, Path] = field(default_factory=dict)
+
+
+def train(
+    cfg: Any,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+    data: Any = None,
+) -> RunResult:
+    """Train cfg's model on cfg's data into run folder `out_dir` (resume: continue the run there from last/)."""
+    out = prepare_out_dir(out_dir, resume=resume, overwrite=overwrite)
+    task = make_task(cfg)
+    with task.compute_limits():
+        return _train(task, cfg, out, resume, progress, data)
+
+
+def _train(task: Task, cfg: Any, out: Path, resume: bool, progress: bool, data: Any) -> RunResult:
+    data = task.load_data() if data is None else data
+    sizes = task.split_sizes(data)
+    log.info("data: %s", sizes)
+    model = task.build_model(data)
+    train_batches, valid_batches = task.batches(data)
+    trainer = Trainer(
+        model,
+        dataclasses.replace(cfg.training, progress=progress or cfg.training.progress),
+        out_dir=out,
+        evaluate=lambda m: task.validate(m, data),
+        run_config=config_io.to_dict(cfg),
+        checkpoint_files=lambda: task.model_files(data),
+    )
+    checkpoint.save_json(out / RUN_FILE, {"task": cfg.task, "model": type(model).__name__, "splits": sizes})
+    history = trainer.fit(train_batches, valid_batches, resume=out / LAST if resume else None)
+    if trainer.best_weights is not None:
+        model.load_state_dict(trainer.best_weights)
+    model.eval()
+    metric = cfg.training.best_metric
+    best = next((r for r in history.evals if r.get(metric) == trainer.best), history.evals[-1])
+    pictures = task.report(model, data, out)
+    return RunResult(out, task, model, data, history, best, trainer.elapsed / 60, pictures)
+
+
+# -- saved models -------------------------------------------------------------------------------------------------
+@dataclass
+class Loaded:
+    directory: Path  # the checkpoint folder
+    config: Any
+    task: Task
+    trained: Any  # what the task's use verbs call: a Translator, a TrainedForecaster, an autoencoder
+
+
+def load(path: str | Path, *, data_dir: str | None = None) -> Loaded:
+    """A saved model from a run folder (its best/) or a checkpoint folder."""
+    directory = model_dir(path)
+    config_path = directory / checkpoint.CONFIG_FILE
+    cfg = with_data_dir(config_from_dict(checkpoint.load_yaml(config_path), str(config_path)), data_dir)
+    task = make_task(cfg)
+    return Loaded(directory, cfg, task, task.load(directory))
+
+
+def evaluate(
+    path: str | Path, split: str = "valid", *, data_dir: str | None = None, out_dir: str | Path | None = None
+) -> dict[str, Any]:
+    """Scores of a saved model on `split` (valid or test) of its configured data: the only place a test split is
+    scored. With out_dir: scores_<split>.json there (and the task's pictures)."""
+    if split not in ("valid", "test"):
+        raise ValueError(f"--split must be 'valid' or 'test', got {split!r}")
+    loaded = load(path, data_dir=data_dir)
+    with loaded.task.compute_limits():
+        scores = loaded.task.evaluate(loaded.trained, split, None if out_dir is None else Path(out_dir))
+    if out_dir is not None:
+        checkpoint.save_json(Path(out_dir) / f"scores_{split}.json", scores)
+    return scores

@@ -1,0 +1,319 @@
+"""Translation: sentence pairs -> a sequence model (seq2seq, attention_seq2seq, transformer) -> translations.
+
+Validation each evaluation: the loss, and greedy BLEU on the first `decoding.valid_bleu_sentences` validation
+pairs (valid_bleu). `evaluate` scores a split with the configured decoding: sacrebleu's corpus BLEU on detokenized
+output against the raw references (cased, 13a) with its signature, lowercased BLEU, chrF, and the perplexity of
+the references.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+
+from enc2dec.data.batching import BucketBatcher, batches_in_order
+from enc2dec.data.text import ParallelText, TextPairs, TranslationData, encode_pairs
+from enc2dec.data.tokenize import Tokenizer, load_tokenizers, tokenizers_to_dict
+from enc2dec.data.vocab import Vocab
+from enc2dec.nn.module import Module
+from enc2dec.tasks.base import Task, Writer
+from enc2dec.tasks.registry import model_choice, model_type_of
+from enc2dec.training import TrainConfig, checkpoint
+from enc2dec.training.metrics import TranslationScores, perplexity, translation_scores
+
+log = logging.getLogger(__name__)
+
+DATASETS = ("multi30k", "tatoeba", "files", "dates", "reverse")
+SPLIT_FILES = ("train_src", "train_tgt", "valid_src", "valid_tgt", "test_src", "test_tgt")
+VOCAB_FILES = ("src_vocab.json", "tgt_vocab.json", "tokenizers.json")
+
+
+@dataclass(frozen=True)
+class TextDataConfig:
+    dataset: str = "multi30k"  # multi30k | tatoeba (en, fr) | files | dates | reverse (generated)
+    src_lang: str = "de"
+    tgt_lang: str = "en"
+    data_dir: str | None = None  # default: $ENC2DEC_DATA, else a cache folder in the home directory
+    files: dict[str, str] = field(default_factory=dict)  # dataset "files": train_src, train_tgt, valid_src, ...
+    tokenizer: str = "word"  # word | sentencepiece (one model per language, trained on train only)
+    lowercase: bool = False
+    min_freq: int = 2
+    max_vocab: int | None = None
+    sp_vocab_size: int = 8000
+    max_train: int | None = None  # keep the first pairs of train only
+    n_train: int = 20000  # generated datasets: pairs drawn for train; 500 each for valid and test
+    max_train_len: int | None = 60  # drop training pairs with a side longer than this (tokens)
+    max_tokens: int = 3000  # batch budget: max(S, T) * B; Sutskever et al. batch sentences of similar length
+    max_batch_size: int | None = None
+    seed: int = 0  # the batch order; tatoeba's split and the generated datasets
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise ValueError(f"TextDataConfig.dataset must be one of {DATASETS}, got {self.dataset!r}")
+        if self.tokenizer not in ("word", "sentencepiece"):
+            raise ValueError(f"TextDataConfig.tokenizer must be 'word' or 'sentencepiece', got {self.tokenizer!r}")
+        if self.src_lang == self.tgt_lang:
+            raise ValueError(f"TextDataConfig: src_lang and tgt_lang must differ, got {self.src_lang!r} twice")
+        if self.dataset == "tatoeba" and {self.src_lang, self.tgt_lang} != {"en", "fr"}:
+            raise ValueError(
+                f"TextDataConfig: dataset 'tatoeba' is English-French: src_lang and tgt_lang must be 'en' and 'fr' "
+                f"(either way), got {self.src_lang!r}, {self.tgt_lang!r}"
+            )
+        if self.dataset == "files":
+            missing = [k for k in SPLIT_FILES if k not in self.files]
+            if missing:
+                raise ValueError(f"TextDataConfig: dataset 'files' needs data.files.{', '.join(missing)}")
+            unknown = sorted(set(self.files) - set(SPLIT_FILES))
+            if unknown:
+                raise ValueError(f"TextDataConfig.files: unknown keys {unknown}; expected {list(SPLIT_FILES)}")
+        elif self.files:
+            raise ValueError(f"TextDataConfig.files is for dataset 'files', got dataset {self.dataset!r}")
+        for name in ("min_freq", "sp_vocab_size", "n_train", "max_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TextDataConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("max_vocab", "max_train", "max_train_len", "max_batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"TextDataConfig.{name} must be null or >= 1, got {value}")
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    method: Literal["beam", "greedy"] = "beam"
+    beam_size: int = 5
+    length_penalty: float = 1.0  # scores divided by length ** length_penalty
+    max_len_a: float = 1.5  # at most max_len_a * source length + max_len_b output tokens
+    max_len_b: int = 10
+    batch_size: int = 64
+    valid_bleu_sentences: int = 500  # validation BLEU at each evaluation: greedy on the first N valid pairs; 0: off
+
+    def __post_init__(self) -> None:
+        for name in ("beam_size", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"DecodeConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("length_penalty", "max_len_a", "max_len_b", "valid_bleu_sentences"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"DecodeConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if self.max_len_a == 0 and self.max_len_b == 0:
+            raise ValueError("DecodeConfig: max_len_a and max_len_b are both 0: no output token allowed")
+
+
+@dataclass(frozen=True)
+class TranslationConfig:
+    task: Literal["translation"]
+    model: Annotated[Any, model_choice("translation")]  # {type: seq2seq | attention_seq2seq | transformer, ...}
+    training: TrainConfig
+    data: TextDataConfig = field(default_factory=TextDataConfig)
+    decoding: DecodeConfig = field(default_factory=DecodeConfig)
+
+
+# -- data -----------------------------------------------------------------------------------------------------------
+def _generated(cfg: TextDataConfig) -> TranslationData:
+    from enc2dec.data import synthetic
+
+    if cfg.dataset == "dates":
+        return synthetic.dates(cfg.n_train, 500, cfg.seed)
+    return synthetic.reverse(cfg.n_train, 500, vocab_size=20, max_len=12, seed=cfg.seed)
+
+
+def raw_splits(cfg: TextDataConfig) -> tuple[TextPairs, TextPairs, TextPairs]:
+    """The raw (untokenized) train, valid and test pairs of a dataset read from files."""
+    if cfg.dataset == "multi30k":
+        from enc2dec.data.datasets.multi30k import SPLITS, read_multi30k
+
+        return tuple(read_multi30k(s, cfg.src_lang, cfg.tgt_lang, cfg.data_dir) for s in SPLITS)
+    if cfg.dataset == "tatoeba":
+        from enc2dec.data.datasets.tatoeba import read_tatoeba, split_groups
+
+        pairs = read_tatoeba(cfg.data_dir)  # English, French
+        parts = [pairs.subset(ix) for ix in split_groups(pairs.src, 500, 500, cfg.seed)]
+        if cfg.src_lang == "fr":
+            parts = [TextPairs(p.tgt, p.src, p.line_numbers) for p in parts]
+        return tuple(parts)
+    from enc2dec.data.text import read_aligned
+
+    return tuple(read_aligned(cfg.files[f"{s}_src"], cfg.files[f"{s}_tgt"]) for s in ("train", "valid", "test"))
+
+
+def load_data(cfg: TextDataConfig) -> TranslationData:
+    """Train, valid and test pairs, tokenizers and vocabularies (built on train only), every split encoded."""
+    if cfg.dataset in ("dates", "reverse"):
+        return _generated(cfg)
+    from enc2dec.data.text import build_translation_data
+
+    train, valid, test = raw_splits(cfg)
+    if cfg.max_train is not None:
+        train = train.subset(range(min(cfg.max_train, len(train))))
+    return build_translation_data(train, valid, test, cfg.tokenizer, src_lang=cfg.src_lang, tgt_lang=cfg.tgt_lang,
+                                  lowercase=cfg.lowercase, min_freq=cfg.min_freq, max_size=cfg.max_vocab,
+                                  sp_vocab_size=cfg.sp_vocab_size, name=f"{cfg.dataset}-{cfg.src_lang}-{cfg.tgt_lang}")  # fmt: skip
+
+
+def split_pairs(cfg: TextDataConfig, split: str) -> tuple[list[str], list[str]]:
+    """(sources, references) of one split, raw."""
+    if cfg.dataset in ("dates", "reverse"):
+        part = getattr(_generated(cfg), split)
+        return list(part.src_text), list(part.tgt_text)
+    part = raw_splits(cfg)[("train", "valid", "test").index(split)]
+    return list(part.src), list(part.tgt)
+
+
+def _short_enough(data: ParallelText, max_len: int | None) -> ParallelText:
+    if max_len is None:
+        return data
+    keep = [i for i in range(len(data)) if 0 < len(data.src[i]) <= max_len and len(data.tgt[i]) <= max_len]
+    log.info("training pairs kept with both sides in 1..%d tokens: %d of %d", max_len, len(keep), len(data))
+    pick = lambda xs: [xs[i] for i in keep]  # noqa: E731
+    return ParallelText(pick(data.src), pick(data.tgt), pick(data.src_text), pick(data.tgt_text))
+
+
+# -- a trained model with its vocabularies and tokenizers ----------------------------------------------------------
+@dataclass
+class Translator:
+    model: Module
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    src_tokenizer: Tokenizer
+    tgt_tokenizer: Tokenizer
+    decoding: DecodeConfig
+
+    def encode(self, sentence: str) -> list[int]:
+        return self.src_vocab.encode(self.src_tokenizer.tokenize(sentence))
+
+    def decode_ids(self, src: list[list[int]], **options: Any) -> list[list[Any]]:
+        """Token-id sentences -> Hypothesis lists (n-best or samples, best first) in input order; an empty source
+        gives []. Over-long sources: decoding.SourcesTooLongError after the others are decoded, with its
+        `results` in this form."""
+        from enc2dec.decoding import decode_all
+        from enc2dec.decoding.batch import SourcesTooLongError
+
+        d = self.decoding
+        method = options.pop("method", d.method)
+        settings = dict(max_len_a=d.max_len_a, max_len_b=d.max_len_b)
+        if method == "beam":
+            settings.update(beam_size=d.beam_size, length_penalty=d.length_penalty)
+        settings.update(options)
+        self.model.eval()
+        try:
+            out = decode_all(self.model, src, method=method, batch_size=d.batch_size, **settings)
+        except SourcesTooLongError as err:
+            err.results = [_as_list(r) for r in err.results]
+            raise
+        return [_as_list(r) for r in out]
+
+    def detokenize(self, tokens: list[int]) -> str:
+        return self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(tokens))
+
+    def translate(self, sentences: list[str], **options: Any) -> list[str]:
+        """Raw source sentences -> detokenized best translations."""
+        hyps = self.decode_ids([self.encode(s) for s in sentences], **options)
+        return [self.detokenize(h[0].tokens) if h else "" for h in hyps]
+
+    def score(self, sentences: list[str], references: list[str], **options: Any) -> TranslationScores:
+        return translation_scores(self.translate(sentences, **options), references)
+
+    def files(self) -> dict[str, Writer]:
+        """The vocabularies and tokenizers, as checkpoint files."""
+        tokenizers = tokenizers_to_dict(self.src_tokenizer, self.tgt_tokenizer)
+        texts = [self.src_vocab.to_dict(), self.tgt_vocab.to_dict(), tokenizers]
+        return {name: _json_writer(obj) for name, obj in zip(VOCAB_FILES, texts)}
+
+
+def _as_list(result: Any) -> list[Any]:
+    """One sentence's decode_all result (a Hypothesis, a list of them, or None) as a list."""
+    return [] if result is None else result if isinstance(result, list) else [result]
+
+
+def _json_writer(obj: Any) -> Writer:
+    return lambda path: path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
+
+
+def test_nll(model: Module, data: ParallelText, batch_size: int) -> float:
+    """Mean negative log-likelihood per target token (the exponent of perplexity): the model's loss with label
+    smoothing switched off, which would otherwise add its own term."""
+    from enc2dec.training.trainer import evaluate_loss
+
+    smoothing = model.loss.smoothing
+    model.loss.smoothing = 0.0
+    try:
+        return evaluate_loss(model, batches_in_order(data, batch_size))
+    finally:
+        model.loss.smoothing = smoothing
+
+
+# -- the task ---------------------------------------------------------------------------------------------------------
+class TranslationTask(Task):
+    name = "translation"
+    config_class = TranslationConfig
+
+    def metrics(self) -> dict[str, str]:
+        return {"valid_bleu": "max"} if self.config.decoding.valid_bleu_sentences else {}
+
+    def load_data(self) -> TranslationData:
+        return load_data(self.config.data)
+
+    def split_sizes(self, data: TranslationData) -> dict[str, Any]:
+        return {"train": len(data.train), "valid": len(data.valid), "test": len(data.test),
+                "src_vocab": len(data.src_vocab), "tgt_vocab": len(data.tgt_vocab)}  # fmt: skip
+
+    def build_model(self, data: TranslationData) -> Module:
+        return self._build(len(data.src_vocab), len(data.tgt_vocab))
+
+    def _build(self, src_vocab_size: int, tgt_vocab_size: int) -> Module:
+        cfg = self.config
+        cls = model_type_of(cfg.model).model
+        return cls(cfg.model, src_vocab_size, tgt_vocab_size, rng=np.random.default_rng(cfg.training.seed))
+
+    def batches(self, data: TranslationData) -> tuple[Any, Any]:
+        d = self.config.data
+        train = BucketBatcher(_short_enough(data.train, d.max_train_len), d.max_tokens, seed=d.seed,
+                              max_batch_size=d.max_batch_size)  # fmt: skip
+        return train, batches_in_order(data.valid, self.config.decoding.batch_size)
+
+    def _translator(self, model: Module, data: TranslationData) -> Translator:
+        return Translator(model, data.src_vocab, data.tgt_vocab, data.src_tokenizer, data.tgt_tokenizer,
+                          self.config.decoding)  # fmt: skip
+
+    def validate(self, model: Module, data: TranslationData) -> dict[str, float]:
+        n = min(self.config.decoding.valid_bleu_sentences, len(data.valid))
+        if not n:
+            return {}
+        translator = self._translator(model, data)
+        hyps = translator.decode_ids(data.valid.src[:n], method="greedy")
+        texts = [translator.detokenize(h[0].tokens) if h else "" for h in hyps]
+        return {"valid_bleu": translation_scores(texts, data.valid.tgt_text[:n]).bleu}
+
+    def model_files(self, data: TranslationData) -> dict[str, Writer]:
+        return self._translator(None, data).files()
+
+    def load(self, model_dir: Path) -> Translator:
+        src_vocab = Vocab.load(model_dir / VOCAB_FILES[0])
+        tgt_vocab = Vocab.load(model_dir / VOCAB_FILES[1])
+        src_tok, tgt_tok = load_tokenizers(model_dir / VOCAB_FILES[2])
+        model = self._build(len(src_vocab), len(tgt_vocab))
+        checkpoint.load_weights(model_dir, model)
+        model.eval()
+        return Translator(model, src_vocab, tgt_vocab, src_tok, tgt_tok, self.config.decoding)
+
+    def evaluate(self, trained: Translator, split: str, out_dir: Path | None = None) -> dict[str, Any]:
+        sources, references = split_pairs(self.config.data, split)
+        return score_translator(trained, sources, references, prefix=f"{split}_")
+
+
+def score_translator(trained: Translator, sources: list[str], references: list[str], *, prefix: str = "",
+                     **options: Any) -> dict[str, Any]:  # fmt: skip
+    """BLEU (cased, 13a), lowercased BLEU, chrF and reference perplexity of `trained` on aligned sentences."""
+    scores = trained.score(sources, references, **options)
+    tgt_tok, tgt_vocab = trained.tgt_tokenizer, trained.tgt_vocab
+    pairs = encode_pairs(TextPairs(sources, references), trained.src_tokenizer, tgt_tok, trained.src_vocab, tgt_vocab)
+    keep = [i for i in range(len(pairs)) if pairs.src[i] and pairs.tgt[i]]
+    pick = lambda xs: [xs[i] for i in keep]  # noqa: E731
+    kept = ParallelText(pick(pairs.src), pick(pairs.tgt), pick(pairs.src_text), pick(pairs.tgt_text))
+    nll = test_nll(trained.model, kept, trained.decoding.batch_size)
+    return {**scores.as_dict(prefix), f"{prefix}ppl": perplexity(nll), "bleu_signature": scores.bleu_signature,
+            "sentences": len(sources)}  # fmt: skip

@@ -1,0 +1,129 @@
+"""The translation task end to end on the generated dates task: train, save, load, translate, evaluate."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from enc2dec import cli, run
+from enc2dec.tasks import translation
+from enc2dec.training.trainer import evaluate_loss
+
+SMALL = {
+    "task": "translation",
+    "model": {"type": "seq2seq", "embed_size": 8, "hidden_size": 16, "n_layers": 1, "init_scale": None},
+    "data": {"dataset": "dates", "n_train": 300, "max_tokens": 800},
+    "training": {"max_steps": 12, "eval_every_steps": 6, "lr": 0.01, "best_metric": "valid_bleu", "best_mode": "max"},
+    "decoding": {"beam_size": 2, "valid_bleu_sentences": 20, "batch_size": 100},
+}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    return run.train(run.config_from_dict(SMALL), tmp_path_factory.mktemp("run") / "r")
+
+
+def test_train_writes_best_last_metrics_and_no_test_score(trained):
+    out = trained.out_dir
+    assert {"best", "last", "metrics.jsonl", "run.json", "loss.png"} <= {p.name for p in out.iterdir()}
+    assert not list(out.glob("*test*")), "training must not score the test split"
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in lines if "valid_bleu" in r]
+    assert [r["step"] for r in evals] == [6, 12]
+    assert trained.best["valid_bleu"] == max(r["valid_bleu"] for r in evals)
+    assert json.loads((out / "run.json").read_text())["splits"]["valid"] == 500
+
+
+def test_saved_model_translates_like_the_trained_one(trained):
+    translator = run.load(trained.out_dir).trained
+    assert isinstance(translator, translation.Translator)
+    for name, value in trained.model.state_dict().items():
+        np.testing.assert_array_equal(translator.model.state_dict()[name], value)  # best/ holds the best weights
+    again = run.load(trained.out_dir / "best").trained
+    assert translator.translate(["3 March 1999"]) == again.translate(["3 March 1999"])
+
+
+def test_evaluate_scores_the_named_split_with_unsmoothed_perplexity(trained):
+    scores = run.evaluate(trained.out_dir, "test")
+    assert set(scores) >= {"test_bleu", "test_bleu_lc", "test_chrf", "test_ppl", "bleu_signature"}
+    translator = run.load(trained.out_dir).trained
+    data = trained.data
+    expected = evaluate_loss(translator.model, translation.batches_in_order(data.test, 100))
+    assert scores["test_ppl"] == pytest.approx(float(np.exp(expected)), rel=1e-5)  # smoothing is 0 here
+    assert run.evaluate(trained.out_dir, "valid")["valid_bleu"] != scores["test_bleu"]
+
+
+def test_cli_translate_n_best_and_evaluate_files(trained, tmp_path, monkeypatch, capsys):
+    import io
+    import sys
+
+    model = str(trained.out_dir)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"3 March 1999\r\n\n14.07.89\n")))
+    assert cli.main(["translate", "--model", model, "--n-best", "2", "--beam-size", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6 and lines[2:4] == ["-inf\t", "-inf\t"]  # k lines for every input, an empty one too
+    src, ref = tmp_path / "src.txt", tmp_path / "ref.txt"
+    src.write_text("3 March 1999\n", encoding="utf-8")
+    ref.write_text("1999-03-03\n", encoding="utf-8")
+    assert cli.main(["evaluate", "--model", model, "--src", str(src), "--ref", str(ref), "--method", "greedy"]) == 0
+    assert "bleu_signature: nrefs:1|case:mixed" in capsys.readouterr().out
+
+
+def test_cli_sampling_is_seeded(trained, tmp_path, capsys):
+    src = tmp_path / "src.txt"
+    src.write_text("3 March 1999\n14.07.89\n", encoding="utf-8")
+    outputs = []
+    for _ in range(2):
+        assert cli.main(["translate", "--model", str(trained.out_dir), "--input", str(src), "--method", "sample",
+                         "--seed", "3"]) == 0  # fmt: skip
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and len(outputs[0].splitlines()) == 2
+
+
+def test_translate_needs_a_translation_model(tmp_path, capsys):
+    assert cli.main(["translate", "--model", str(tmp_path / "nothing")]) == 2
+    assert "not a model folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"data": {"dataset": "tatoeba", "src_lang": "de"}}, "dataset 'tatoeba' is English-French"),
+        ({"data": {"dataset": "files", "files": {"train_src": "a"}}}, "dataset 'files' needs data.files.train_tgt"),
+        ({"model": {"type": "vae"}}, r"model.type must be one of \['attention_seq2seq', 'seq2seq', 'transformer'\]"),
+        ({"model": {"type": "seq2seq", "beta": 1.0}}, "model.beta is not a Seq2SeqConfig field"),
+        ({"training": {"max_steps": 1, "best_metric": "valid_blue"}}, "best_metric must be a metric this run produces"),
+        ({"training": {"max_steps": 1, "best_metric": "valid_bleu"}}, "best_mode must be 'max' for valid_bleu"),
+    ],
+)
+def test_config_errors_are_found_before_any_data_is_read(change, message):
+    with pytest.raises(ValueError, match=message):
+        run.config_from_dict({**SMALL, **change}, "small.yaml")
+
+
+def test_tatoeba_honours_the_data_settings():
+    from tests.helpers import SHARED_DATA
+
+    cfg = translation.TextDataConfig(dataset="tatoeba", src_lang="fr", tgt_lang="en", data_dir=str(SHARED_DATA),
+                                     max_train=300, min_freq=1, seed=1)  # fmt: skip
+    data = translation.load_data(cfg)
+    assert len(data.train) == 300 and data.name == "tatoeba-fr-en"
+    other = translation.raw_splits(translation.TextDataConfig(**{**cfg.__dict__, "seed": 2}))
+    assert other[1].src != data.valid.src_text  # the seed draws the split
+    assert any(c in "".join(data.train.src_text) for c in "éèàç")  # French is the source
+
+
+def test_an_over_long_source_is_reported_by_line_and_the_others_translated(tmp_path, capsys):
+    model = {"type": "transformer", "model_size": 8, "n_heads": 2, "ff_size": 8, "n_encoder_layers": 1,
+             "n_decoder_layers": 1, "positions": "learned", "max_positions": 40}  # fmt: skip
+    cfg = run.config_from_dict({**SMALL, "model": model, "training": {"max_steps": 1}})
+    out = run.train(cfg, tmp_path / "t").out_dir
+    src = tmp_path / "src.txt"
+    src.write_text("3 March 1999\n" + "Tuesday 7 November 2023 " * 4 + "\n14.07.89\n", encoding="utf-8")
+    assert cli.main(["translate", "--model", str(out), "--input", str(src), "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"{src}: line 2: source has" in err and "the model reads at most 40" in err
+    lines = (tmp_path / "o").read_text().splitlines()
+    assert len(lines) == 3 and lines[1] == ""
