@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from enc2dec.files import atomic_write, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,6 @@ def data_dir(explicit: str | Path | None = None) -> Path:
 _resolve_dir = data_dir  # for ensure_file, whose argument `data_dir` shadows the function
 
 
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 digest of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_sha256(path: str | Path, expected: str) -> None:
     """Raise ValueError naming the file, the expected and the actual digest, if they differ."""
     actual = sha256_file(path)
@@ -52,20 +44,19 @@ def check_sha256(path: str | Path, expected: str) -> None:
 
 
 def download(url: str, dest: str | Path, sha256: str | None = None, *, timeout: float = 60.0) -> Path:
-    """Download `url` to `dest` atomically: into a temporary file beside it, checked, then `os.replace`d.
+    """Download `url` to `dest` atomically (enc2dec.files.atomic_write): into a temporary file beside it, checked,
+    then renamed.
 
     A checksum mismatch raises ValueError naming the file, the expected and the actual digest, and leaves no file
     behind (neither `dest` nor the temporary one). Network failures raise OSError naming the URL.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     log.info("downloading %s -> %s", url, dest)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
+
+    def fetch(tmp: Path) -> None:
         digest = hashlib.sha256()
         request = urllib.request.Request(url, headers={"User-Agent": "enc2dec"})
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "wb") as out:
             try:
                 with urllib.request.urlopen(request, timeout=timeout) as response:
                     for block in iter(lambda: response.read(_BLOCK), b""):
@@ -79,10 +70,8 @@ def download(url: str, dest: str | Path, sha256: str | None = None, *, timeout: 
                 f"download: checksum mismatch for {dest.name} from {url}: expected sha256 {sha256.lower()}, "
                 f"got {actual}; the file was not saved"
             )
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+
+    atomic_write(dest, fetch)
     return dest
 
 

@@ -1,14 +1,12 @@
 """Token <-> id mapping with four fixed specials: <pad>=0, <unk>=1, <s>=2, </s>=3.
 
 Saved as JSON ({"format": "enc2dec.vocab", "version": 1, "tokens": [...]}, the specials first), written to a
-temporary name and `os.replace`d, so a crash never leaves half a file.
+temporary name and renamed (enc2dec.files.atomic_write), so a crash never leaves half a file.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from enc2dec.data.lines import read_json
+from enc2dec.files import atomic_write
 from enc2dec.specials import BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID
 
 _FORMAT = "enc2dec.vocab"
@@ -116,16 +115,9 @@ class Vocab:
             raise ValueError(f"{where}: {e}") from e
 
     def save(self, path: str | Path) -> None:
-        """Write JSON atomically: a temporary file in the same folder, then os.replace."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, ensure_ascii=False)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        """Write JSON atomically (enc2dec.files.atomic_write): a temporary file in the same folder, then renamed."""
+        text = json.dumps(self.to_dict(), ensure_ascii=False)
+        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
