@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from enc2dec import config as config_io
+from enc2dec.files import clean_leftovers
 from enc2dec.tasks import TASK_NAMES, Task, task_class
 from enc2dec.training import History, Trainer, checkpoint
 
@@ -95,6 +96,8 @@ def prepare_out_dir(out_dir: str | Path, *, resume: bool, overwrite: bool) -> Pa
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out}: exists and is not a folder")
     if resume:
+        if out.is_dir():
+            clean_leftovers(out)  # a folder swap interrupted between its two renames is put back first
         if not (out / LAST / checkpoint.STATE_FILE).is_file():
             raise ValueError(f"--resume {out}: no run to continue (no {LAST}/{checkpoint.STATE_FILE})")
         return out
@@ -191,6 +194,7 @@ class Loaded:
 def load(path: str | Path, *, data_dir: str | None = None) -> Loaded:
     """A saved model from a run folder (its best/) or a checkpoint folder."""
     directory = model_dir(path)
+    checkpoint.verify_checkpoint(directory)  # every file as its manifest records it
     config_path = directory / checkpoint.CONFIG_FILE
     cfg = with_data_dir(config_from_dict(checkpoint.load_yaml(config_path), str(config_path)), data_dir)
     task = make_task(cfg)

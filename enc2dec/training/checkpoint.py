@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from enc2dec import files
-from enc2dec.files import atomic_write  # noqa: F401  (re-exported for Trainer._drop_logged_after; import it from files)
 from enc2dec.nn.module import Module
 
 MODEL_FILE = "model.safetensors"
@@ -83,15 +82,10 @@ def save_yaml(path: str | Path, obj: Any) -> Path:
 
 
 def load_yaml(path: str | Path) -> Any:
-    import yaml
+    """A checkpoint's config.yaml, read by the config reader's rules (duplicate keys, UTF-8, errors naming it)."""
+    from enc2dec.config import read_yaml
 
-    path = Path(path)
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ValueError(f"{path}: invalid YAML ({err})") from err
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    return read_yaml(path)
 
 
 def check_finite(arrays: dict[str, np.ndarray], where: str) -> None:

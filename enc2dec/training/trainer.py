@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from enc2dec.files import atomic_write, clean_leftovers, remove_dir
 from enc2dec.nn.checks import check_flags, check_float_field, check_int_field
 from enc2dec.nn.module import Module
 from enc2dec.optim import SGD, Adam, Constant, Cosine, Optimizer, StepDecay, WarmupInverseSqrt, clip_grad_norm
@@ -34,6 +35,7 @@ from enc2dec.training import checkpoint
 log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.jsonl"
+STATE_KEYS = ("step", "elapsed_seconds", "best", "bad_evals", "batcher", "model_rngs", "history")  # of state()
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,8 @@ class Trainer:
         cfg = self.config
         if len(train) == 0:
             raise ValueError("Trainer.fit: the training data yields no batches")
+        if self.out_dir is not None and self.out_dir.is_dir():
+            clean_leftovers(self.out_dir)  # of a save that was killed
         if resume is not None:
             self._restore(Path(resume), train)
         schedule = build_schedule(cfg, len(train))
@@ -339,27 +343,24 @@ class Trainer:
 
     def _keep_numbered(self, train: Any) -> None:
         """out_dir/ckpt-<step>: the model (no optimizer state) of this evaluation; only the newest N are kept."""
-        import shutil
-
         files = self.checkpoint_files() if self.checkpoint_files else None
         directory = self.out_dir / f"{checkpoint.NUMBERED_PREFIX}{self.step}"
         checkpoint.save_checkpoint(
             directory, self.model, config=self.run_config, trainer_state=self.state(train), extra_files=files
         )
         for old in checkpoint.numbered_checkpoints(self.out_dir)[: -self.config.keep_checkpoints]:
-            shutil.rmtree(old)
+            remove_dir(old)
 
     def _restore(self, directory: Path, train: Any) -> None:
+        """Continue from checkpoint `directory`: its parts must belong together (checkpoint.check_checkpoint)."""
         state_path = directory / checkpoint.STATE_FILE
-        if not state_path.is_file():
-            raise FileNotFoundError(f"{directory}: not a complete checkpoint (no {checkpoint.STATE_FILE})")
+        state = checkpoint.check_checkpoint(directory, STATE_KEYS)
         checkpoint.load_weights(directory, self.model)
         opt_path = directory / checkpoint.OPTIMIZER_FILE
         try:
             self.optimizer.load_state_dict(checkpoint.load_arrays(opt_path))
         except ValueError as err:
             raise ValueError(f"{opt_path}: {err}") from err
-        state = checkpoint.load_json(state_path)
         self.step, self.elapsed = state["step"], state["elapsed_seconds"]
         self.best, self.bad_evals = state["best"], state["bad_evals"]
         train.load_state_dict(state["batcher"])
@@ -371,6 +372,9 @@ class Trainer:
         for g, s in zip(generators, state["model_rngs"]):
             g.bit_generator.state = s
         self.history = History(state["history"]["train_loss"], state["history"]["evals"])
+        best = directory.parent / "best"
+        if self.best is not None and (best / checkpoint.MODEL_FILE).is_file():
+            self.best_weights = checkpoint.read_weights(best)  # the run's best so far, in case no later one beats it
         self._drop_logged_after(self.step)
 
     def _log(self, record: dict[str, Any]) -> None:
@@ -401,8 +405,6 @@ class Trainer:
             except (ValueError, KeyError, TypeError):
                 continue  # a torn last line of a killed run
         if len(kept) != len(lines):
-            from enc2dec.training.checkpoint import atomic_write
-
             atomic_write(path, lambda tmp: tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8"))
 
 

@@ -113,7 +113,6 @@ def test_a_model_file_without_manifest_is_still_checked(runs, tmp_path, kind):
     _one_line(err)
 
 
-@pytest.mark.xfail(strict=True, reason="Trainer._restore does not call checkpoint.check_checkpoint yet")
 def test_trainer_resume_refuses_a_folder_whose_parts_do_not_belong_together(runs, tmp_path):
     shutil.copytree(runs / "a", tmp_path / "run")
     shutil.copyfile(runs / "b" / "last" / "optimizer.safetensors", tmp_path / "run" / "last" / "optimizer.safetensors")
@@ -122,11 +121,10 @@ def test_trainer_resume_refuses_a_folder_whose_parts_do_not_belong_together(runs
         trainer.fit(batches, resume=tmp_path / "run" / "last")
 
 
-@pytest.mark.xfail(strict=True, reason="Trainer.fit does not call files.clean_leftovers(out_dir) at its start yet")
 def test_trainer_start_removes_the_leftovers_of_a_killed_save(runs, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(runs / "a", run)
-    shutil.copytree(run / "best", run / ".best.tmp-999999")  # a save of best/ killed before its swap
+    shutil.copytree(run / "last", run / ".best.tmp-999999")  # a save of best/ killed before its swap
     (run / ".metrics.jsonl.tmp-999999").write_text("{}")
     trainer, batches = _trainer(run, 7)  # 7: one more step, no evaluation, so no save of best/ cleans them
     trainer.fit(batches, resume=run / "last")

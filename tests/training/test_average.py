@@ -63,8 +63,10 @@ def test_average_errors(tmp_path):
 
 def test_cli_average_last_n(tmp_path, capsys):
     _run(tmp_path, keep=3)
-    assert main(["average", "--last", "2", str(tmp_path), "--out", str(tmp_path / "avg")]) == 0
+    assert main(["average", "--last", "2", "--model", str(tmp_path), "--out", str(tmp_path / "avg")]) == 0
     assert "averaged 2 checkpoints" in capsys.readouterr().out
     assert (tmp_path / "avg" / checkpoint.MODEL_FILE).is_file()
-    assert main(["average", "--last", "5", str(tmp_path), "--out", str(tmp_path / "avg2")]) == 2
+    assert main(["average", "--last", "5", "--model", str(tmp_path), "--out", str(tmp_path / "avg2")]) == 2
     assert "--last 5 asked, 3 ckpt-<step> folders found" in capsys.readouterr().err
+    assert main(["average", "--last", "0", "--model", str(tmp_path), "--out", str(tmp_path / "avg3")]) == 2
+    assert "--last must be >= 1, got 0" in capsys.readouterr().err

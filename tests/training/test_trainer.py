@@ -87,7 +87,7 @@ def test_loading_bad_checkpoints_is_a_clear_error(tmp_path):
     (tmp_path / "ck" / "model.safetensors").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="not a valid safetensors file"):
         checkpoint.load_weights(tmp_path / "ck", model)
-    with pytest.raises(FileNotFoundError, match="not a complete checkpoint"):
+    with pytest.raises(FileNotFoundError, match="nowhere: no such checkpoint folder"):
         Trainer(model, _config()).fit(ArrayBatcher(_data(), _data(), batch_size=5), resume=tmp_path / "nowhere")
 
 
