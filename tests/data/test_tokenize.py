@@ -60,7 +60,7 @@ def test_round_trip_any_single_spaced_string():
         assert tok.detokenize(tok.tokenize(text)) == text, repr(text)
 
 
-def _lines(path, column=None, limit=5000):
+def _lines(path, column=None, limit=2000):
     with gzip.open(path, "rt", encoding="utf-8") as f:
         lines = [line.rstrip("\n") for line, _ in zip(f, range(limit))]
     return [line.split("\t")[column] for line in lines] if column is not None else lines
