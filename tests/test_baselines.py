@@ -44,7 +44,6 @@ def _monthly(n: int = 132) -> np.ndarray:
 )
 def test_statistical_forecasts_match_statsmodels(config):
     """From every origin, the fixed-parameter forecast equals statsmodels' forecast from the model run on y[:t]."""
-    pytest.importorskip("statsmodels")
     values = _monthly()
     fitted = baselines.fit_statistical(config, values[:108], 12)
     origins = np.array([108, 114, 120])

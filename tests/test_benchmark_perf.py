@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-perf = pytest.importorskip("perf")
-perf_models = pytest.importorskip("perf_models")
-perf_search = pytest.importorskip("perf_search")
-results_file = pytest.importorskip("results_file")
+import perf  # noqa: E402
+import perf_models  # noqa: E402
+import perf_search  # noqa: E402
+import results_file  # noqa: E402
 
 
 def test_mlp_flops_counts_every_gemm_but_the_first_input_gradient():

@@ -1,6 +1,10 @@
 """A scikit-learn transformer around the autoencoder family: fit, transform (the code), inverse_transform (the
 reconstruction), fit_transform, score (negative held-out reconstruction MSE, higher is better), get_params and
 set_params; it works inside Pipeline and GridSearchCV. Training runs the shared Trainer.
+
+The model trains and runs in the float dtype of the X given to `fit` (float32, or float64 as scikit-learn's own
+estimators compute for float64 input); transform, inverse_transform and score cast their input to that dtype and
+return X's dtype.
 """
 
 from __future__ import annotations
@@ -88,13 +92,12 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
                 f"AutoencoderTransformer: loss='bce' needs features in [0, 1], got [{X.min():.3g}, {X.max():.3g}]"
             )
         config = self._model_config(X.shape[1])
-        x = X.astype(np.float32)
         rng = np.random.default_rng(self.random_state)
-        model = build_autoencoder(config, rng=rng)
+        model = build_autoencoder(config, rng=rng).astype(X.dtype)  # before the Trainer makes optimizer state
         train_config = TrainConfig(
             lr=float(self.lr), max_epochs=int(self.epochs), seed=int(self.random_state), progress=bool(self.verbose)
         )
-        batcher = ArrayBatcher(x, x, batch_size=int(self.batch_size), seed=int(self.random_state))
+        batcher = ArrayBatcher(X, X, batch_size=int(self.batch_size), seed=int(self.random_state))
         history = Trainer(model, train_config).fit(batcher)
         model.eval()
         self.model_ = model
@@ -105,7 +108,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         """X: (N, n_features) -> codes (N, context_size), in X's float dtype."""
         check_is_fitted(self, "model_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        codes = self.model_.encode(X.astype(np.float32))
+        codes = self.model_.encode(X.astype(self.model_.dtype, copy=False))
         self.model_.clear_cache()
         return codes.astype(X.dtype)
 
@@ -120,11 +123,11 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
                 f"AutoencoderTransformer.inverse_transform: X must have {self.context_size} columns (the code), "
                 f"got {codes.shape[1]}"
             )
-        return self.model_.decode_mean(codes.astype(np.float32)).astype(codes.dtype)
+        return self.model_.decode_mean(codes.astype(self.model_.dtype, copy=False)).astype(codes.dtype)
 
     def score(self, X, y=None) -> float:
         """Negative mean squared reconstruction error: higher is better, as GridSearchCV expects."""
         check_is_fitted(self, "model_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        x = X.astype(np.float32)
+        x = X.astype(self.model_.dtype, copy=False)
         return -float(np.mean((self.model_.reconstruct(x) - x) ** 2))

@@ -158,7 +158,7 @@ def _transformer_cases() -> dict:
             [randn(rng, src_packing.n, D), src_mask, src_packing],
         ),
         "transformer_decoder_packed": lambda rng: (
-            ln_random(TransformerDecoder(2, D, NH, F, rng=rng, pre_norm=False, **kw), rng),
+            ln_random(TransformerDecoder(1, D, NH, F, rng=rng, pre_norm=False, **kw), rng),  # 2 layers: above
             [randn(rng, tgt_packing.n, D), randn(rng, src_packing.n, D), causal, src_mask, tgt_packing, src_packing],
         ),
         "token_embedding_sinusoidal": lambda rng: (

@@ -32,7 +32,6 @@ def test_multi30k_with_given_tokenizers(shared_data):
 
 
 def test_multi30k_sentencepiece(shared_data):
-    pytest.importorskip("sentencepiece")
     data = load_multi30k(data_dir=shared_data, max_train=2000, tokenizer="sentencepiece", sp_vocab_size=500, min_freq=1)
     assert len(data.tgt_vocab) <= 500 + 4
     assert data.decode_tgt(data.valid.tgt[0]) == data.valid.tgt_text[0]
@@ -147,7 +146,6 @@ def test_load_mnist_reads_cached_idx_files(tmp_path, kind, subdir):
 
 
 def test_load_digits():
-    pytest.importorskip("sklearn")
     x, y = mnist.load_digits()
     assert x.shape == (1797, 64) and x.dtype == np.float32 and y.dtype == np.int64
     assert x.min() == 0.0 and x.max() == 1.0

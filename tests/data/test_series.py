@@ -75,8 +75,7 @@ def test_fill_gaps_interpolates_and_marks():
     np.testing.assert_array_equal(filled, [True, False, True, True, False, True])
 
 
-def test_statsmodels_loaders_when_installed():
-    pytest.importorskip("statsmodels")
+def test_statsmodels_loaders():
     from enc2dec.data.series import CO2_PERIOD, load_co2, load_sunspots
 
     co2 = load_co2()  # shipped inside statsmodels: no network

@@ -63,11 +63,12 @@ def test_step_matches_teacher_forced_forward():
 
 
 def test_learns_to_reverse_sequences():
-    data = synthetic.reverse(2000, 100, vocab_size=8, max_len=5, seed=0)
-    config = Seq2SeqConfig(embed_size=32, hidden_size=96, n_layers=1, init_scale=None, reverse_source=False)
+    # exact match 0.97-1.00 over seeds 0-2 (data, model and batch order seeded alike)
+    data = synthetic.reverse(2000, 100, vocab_size=8, max_len=4, seed=0)
+    config = Seq2SeqConfig(embed_size=16, hidden_size=64, n_layers=1, init_scale=None, reverse_source=False)
     model = Seq2Seq(config, len(data.src_vocab), len(data.tgt_vocab), rng=np.random.default_rng(0))
-    history = Trainer(model, TrainConfig(optimizer="adam", lr=5e-3, max_steps=350)).fit(
-        BucketBatcher(data.train, 800, seed=0)
+    history = Trainer(model, TrainConfig(optimizer="adam", lr=5e-3, max_steps=200)).fit(
+        BucketBatcher(data.train, 400, seed=0)
     )
     assert np.mean(history.train_loss[-10:]) < history.train_loss[0] / 10
     hyps = decode_all(model.eval(), data.test.src, method="greedy")

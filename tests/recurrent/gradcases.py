@@ -72,7 +72,7 @@ def _stacked_cases(cell: str) -> dict:
 
     return {
         f"stacked_{cell}_dropout_train": lambda rng: (
-            Stacked(cell, E, H, 3, dropout=0.3, rng=rng).train(),
+            Stacked(cell, E, H, 2, dropout=0.3, rng=rng).train(),
             [randn(rng, T, B, E), LENGTHS],
         ),
         f"stacked_{cell}_eval_state": lambda rng: with_state(
