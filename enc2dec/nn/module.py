@@ -93,7 +93,8 @@ class Module:
             p.grad[...] = 0
 
     def astype(self, dtype: np.dtype | type) -> Module:
-        """Cast every parameter (value and grad) in place; float64 is for gradcheck."""
+        """Cast every parameter (value and grad) in place; float64 is for gradcheck and for the scikit-learn
+        estimator given float64 data (tasks/estimator.py)."""
         for p in self.parameters():
             p.value = np.ascontiguousarray(p.value, dtype=dtype)
             p.grad = np.zeros_like(p.value)

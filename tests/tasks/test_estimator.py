@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from enc2dec.models.estimator import AutoencoderTransformer
+from enc2dec.tasks.estimator import AutoencoderTransformer
 
 # Checks that cannot apply, with the reason. None: all of scikit-learn's checks pass, except that
 # check_array_api_input skips itself unless SCIPY_ARRAY_API=1 (the model computes in NumPy only). The model
@@ -58,12 +58,12 @@ def test_computes_in_the_float_dtype_of_x(dtype):
 
 def test_fit_transform_inverse_transform_shapes_and_determinism():
     x, _ = _digits(200)
-    est = _small(context_size=3, loss="bce", activation="relu")
+    est = _small(context_size=3, model_params={"loss": "bce", "activation": "relu"})
     codes = est.fit_transform(x)
     assert codes.shape == (200, 3) and codes.dtype == np.float32
     recon = est.inverse_transform(codes)
     assert recon.shape == x.shape and recon.min() >= 0 and recon.max() <= 1
-    np.testing.assert_array_equal(_small(context_size=3, loss="bce", activation="relu").fit(x).transform(x), codes)
+    np.testing.assert_array_equal(_small(context_size=3, model_params={"loss": "bce", "activation": "relu"}).fit(x).transform(x), codes)
 
 
 def test_round_trip_beats_the_mean_image_on_held_out_digits():
@@ -112,25 +112,32 @@ def test_grid_search_picks_the_kind_with_the_better_held_out_reconstruction():
 
     x, _ = _digits(300)
     est = _trained(epochs=5)
-    grid = {"kind": ["plain", "vae"]}
+    grid = {"model": ["autoencoder", "vae"]}
     search = GridSearchCV(est, grid, cv=2).fit(x)
     means = _cv_means(est, grid, x, None, KFold(2))
-    np.testing.assert_allclose(search.cv_results_["mean_test_score"], [means["plain"], means["vae"]], rtol=1e-6)
-    assert search.best_params_ == {"kind": max(means, key=means.get)}
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], [means["autoencoder"], means["vae"]], rtol=1e-6)
+    assert search.best_params_ == {"model": max(means, key=means.get)}
     assert search.best_score_ == pytest.approx(max(means.values()), rel=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["denoising", "sparse", "contractive", "vae"])
-def test_every_kind_beats_the_mean_image(kind):
+@pytest.mark.parametrize("model", ["denoising_autoencoder", "sparse_autoencoder", "contractive_autoencoder", "vae"])
+def test_every_kind_beats_the_mean_image(model):
     x, _ = _digits(100)
-    est = _trained(kind=kind, loss="bce", epochs=40)
+    est = _trained(model=model, model_params={"loss": "bce"}, epochs=40)
     assert est.fit_transform(x).shape == (100, 2)
     assert -est.score(x) < 0.92 * _mean_baseline_mse(x, x)  # 0.70-0.85 over seeds 0-2
 
 
 def test_bce_rejects_features_outside_unit_interval():
-    with pytest.raises(ValueError, match=r"loss='bce' needs features in \[0, 1\]"):
-        _small(loss="bce").fit(np.full((10, 3), 2.0))
+    with pytest.raises(ValueError, match=r"binary cross-entropy \(Bernoulli\) likelihood needs features in \[0, 1\]"):
+        _small(model_params={"loss": "bce"}).fit(np.full((10, 3), 2.0))
+
+
+def test_another_types_fields_are_refused_by_name():
+    with pytest.raises(ValueError, match="model.beta is not a SparseConfig field"):
+        _small(model="sparse_autoencoder", model_params={"beta": 2.0}).fit(np.zeros((10, 3)))
+    with pytest.raises(ValueError, match=r"model.type must be one of \['autoencoder'"):
+        _small(model="pca").fit(np.zeros((10, 3)))
 
 
 def test_inverse_transform_checks_the_code_width():

@@ -1,13 +1,13 @@
-"""A scikit-learn transformer around the autoencoder family: fit, transform (the code), inverse_transform (the
-reconstruction), fit_transform, score (negative held-out reconstruction MSE, higher is better), get_params and
-set_params; it works inside Pipeline and GridSearchCV. Training runs the shared Trainer.
-
-The model trains and runs in the float dtype of the X given to `fit` (float32, or float64 as scikit-learn's own
-estimators compute for float64 input); transform, inverse_transform and score cast their input to that dtype and
-return X's dtype.
+"""A scikit-learn transformer around the registry's autoencoders: fit, transform (the code), inverse_transform (the
+reconstruction), fit_transform, score (negative reconstruction MSE, higher is better), get_params and set_params;
+it works inside Pipeline and GridSearchCV. The model is built from the model registry (its type's config dataclass
+checks the fields) and trained by the shared Trainer, in X's float dtype (float64 input is computed in float64, as
+scikit-learn's own estimators do).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -15,85 +15,58 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 
 class AutoencoderTransformer(TransformerMixin, BaseEstimator):
-    """X: (N, n_features) -> codes (N, context_size). Parameters mirror AutoencoderConfig and TrainConfig.
+    """X: (N, n_features) -> codes (N, context_size).
 
-    kind: plain | denoising | sparse | contractive | vae (codes are the posterior means).
-    loss: "mse", or "bce" for features in [0, 1] (checked at fit).
+    model: a registered autoencoder type (autoencoder, denoising_autoencoder, sparse_autoencoder,
+    contractive_autoencoder, vae); model_params: more fields of that type's config (e.g. {"noise_level": 0.2},
+    {"loss": "bce"}, a VAE's {"decoder": "gaussian"}); another type's fields are refused by name. context_size and
+    hidden_sizes are parameters of their own, the usual ones to search over.
     """
 
     def __init__(
         self,
+        model: str = "autoencoder",
         context_size: int = 2,
         hidden_sizes: tuple[int, ...] = (32,),
-        activation: str = "tanh",
-        context_activation: str | None = None,
-        loss: str = "mse",
-        kind: str = "plain",
-        noise: str = "gaussian",
-        noise_level: float = 0.3,
-        sparsity: str = "l1",
-        sparsity_target: float = 0.05,
-        penalty_weight: float = 1e-3,
-        beta: float = 1.0,
+        model_params: dict[str, Any] | None = None,
         epochs: int = 20,
         batch_size: int = 64,
         lr: float = 3e-3,
         random_state: int = 0,
         verbose: bool = False,
     ):
+        self.model = model
         self.context_size = context_size
         self.hidden_sizes = hidden_sizes
-        self.activation = activation
-        self.context_activation = context_activation
-        self.loss = loss
-        self.kind = kind
-        self.noise = noise
-        self.noise_level = noise_level
-        self.sparsity = sparsity
-        self.sparsity_target = sparsity_target
-        self.penalty_weight = penalty_weight
-        self.beta = beta
+        self.model_params = model_params
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
         self.random_state = random_state
         self.verbose = verbose
 
-    def _model_config(self, n_features: int):
-        from enc2dec.models.autoencoders import AutoencoderConfig
+    def _model_config(self, n_features: int) -> Any:
+        from enc2dec.tasks.registry import model_choice
 
-        decoder = "bernoulli" if self.loss == "bce" else "gaussian"
-        return AutoencoderConfig(
-            input_size=n_features,
-            context_size=int(self.context_size),
-            hidden_sizes=tuple(int(h) for h in self.hidden_sizes),
-            activation=self.activation,
-            context_activation=self.context_activation,
-            loss=self.loss,
-            kind=self.kind,
-            noise=self.noise,
-            noise_level=float(self.noise_level),
-            sparsity=self.sparsity,
-            sparsity_target=float(self.sparsity_target),
-            penalty_weight=float(self.penalty_weight),
-            beta=float(self.beta),
-            decoder=decoder,
-        )
+        fields = {"input_size": n_features, "context_size": int(self.context_size),
+                  "hidden_sizes": [int(h) for h in self.hidden_sizes], **(self.model_params or {})}  # fmt: skip
+        return model_choice("autoencoder").convert({"type": self.model, **fields}, "AutoencoderTransformer", "model")
 
     def fit(self, X, y=None):
         """X: (N, n_features); y is ignored."""
         from enc2dec.data.arrays import ArrayBatcher
-        from enc2dec.models.autoencoders import build_autoencoder
+        from enc2dec.tasks.registry import model_type_of
         from enc2dec.training import TrainConfig, Trainer
 
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=True)
-        if self.loss == "bce" and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                f"AutoencoderTransformer: loss='bce' needs features in [0, 1], got [{X.min():.3g}, {X.max():.3g}]"
-            )
         config = self._model_config(X.shape[1])
+        if (config.loss == "bce" or getattr(config, "decoder", None) == "bernoulli") and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                f"AutoencoderTransformer: a binary cross-entropy (Bernoulli) likelihood needs features in [0, 1], "
+                f"got [{X.min():.3g}, {X.max():.3g}]"
+            )
         rng = np.random.default_rng(self.random_state)
-        model = build_autoencoder(config, rng=rng).astype(X.dtype)  # before the Trainer makes optimizer state
+        model = model_type_of(config).model.from_config(config, rng=rng).astype(X.dtype)  # before the optimizer
         train_config = TrainConfig(
             lr=float(self.lr), max_epochs=int(self.epochs), seed=int(self.random_state), progress=bool(self.verbose)
         )
