@@ -7,11 +7,12 @@ import pytest
 
 from enc2dec.baselines import StatisticalConfig
 from enc2dec.models.attention_seq2seq import AttentionSeq2SeqConfig
-from enc2dec.models.autoencoders import AutoencoderConfig
+from enc2dec.models.autoencoders import AutoencoderConfig, ContractiveConfig, DenoisingConfig, SparseConfig
 from enc2dec.models.dense import DenseConfig
 from enc2dec.models.forecast import ForecasterConfig, SequenceAutoencoderConfig
 from enc2dec.models.seq2seq import Seq2SeqConfig
 from enc2dec.models.transformer import TransformerConfig
+from enc2dec.models.vae import VAEConfig
 
 NAN = float("nan")
 
@@ -24,11 +25,12 @@ CASES = [  # (config class, keyword arguments, error type, message pattern)
     (DenseConfig, dict(input_size=4, activation="swish"), ValueError, r"DenseConfig.activation must be one of \["),
     (DenseConfig, dict(input_size=4, context_activation="x"), ValueError, r"DenseConfig.context_activation must be"),
     (AutoencoderConfig, dict(input_size=0), ValueError, r"AutoencoderConfig.input_size must be >= 1, got 0"),
-    (AutoencoderConfig, dict(input_size=4, noise_level=-0.1), ValueError, r"noise_level must be >= 0, got -0.1"),
-    (AutoencoderConfig, dict(input_size=4, noise_level=NAN), ValueError, r"noise_level must be >= 0, got nan"),
-    (AutoencoderConfig, dict(input_size=4, sparsity_target=1.0), ValueError, r"sparsity_target must be in \(0, 1\)"),
-    (AutoencoderConfig, dict(input_size=4, penalty_weight=NAN), ValueError, r"penalty_weight must be >= 0, got nan"),
-    (AutoencoderConfig, dict(input_size=4, beta=float("inf")), ValueError, r"AutoencoderConfig.beta must be >= 0"),
+    (DenoisingConfig, dict(input_size=4, noise_level=-0.1), ValueError, r"noise_level must be >= 0, got -0.1"),
+    (DenoisingConfig, dict(input_size=4, noise_level=NAN), ValueError, r"noise_level must be >= 0, got nan"),
+    (SparseConfig, dict(input_size=4, sparsity_target=1.0), ValueError, r"sparsity_target must be in \(0, 1\)"),
+    (SparseConfig, dict(input_size=4, penalty_weight=NAN), ValueError, r"penalty_weight must be >= 0, got nan"),
+    (ContractiveConfig, dict(input_size=4, penalty_weight=-1.0), ValueError, r"ContractiveConfig.penalty_weight"),
+    (VAEConfig, dict(input_size=4, beta=float("inf")), ValueError, r"VAEConfig.beta must be >= 0"),
     (Seq2SeqConfig, dict(embed_size=0), ValueError, r"Seq2SeqConfig.embed_size must be >= 1, got 0"),
     (Seq2SeqConfig, dict(hidden_size=-1), ValueError, r"Seq2SeqConfig.hidden_size must be >= 1, got -1"),
     (Seq2SeqConfig, dict(n_layers=0), ValueError, r"Seq2SeqConfig.n_layers must be >= 1, got 0"),

@@ -63,7 +63,9 @@ def test_fit_transform_inverse_transform_shapes_and_determinism():
     assert codes.shape == (200, 3) and codes.dtype == np.float32
     recon = est.inverse_transform(codes)
     assert recon.shape == x.shape and recon.min() >= 0 and recon.max() <= 1
-    np.testing.assert_array_equal(_small(context_size=3, model_params={"loss": "bce", "activation": "relu"}).fit(x).transform(x), codes)
+    np.testing.assert_array_equal(
+        _small(context_size=3, model_params={"loss": "bce", "activation": "relu"}).fit(x).transform(x), codes
+    )
 
 
 def test_round_trip_beats_the_mean_image_on_held_out_digits():
