@@ -63,7 +63,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.src or args.ref:
         return _evaluate_files(args)
-    scores = run.evaluate(args.model, args.split, data_dir=args.data_dir, out_dir=args.out)
+    options = {}
+    if _decoding_given(args):
+        options = _decode_options(
+            args, _loaded(args.model, "translation", "evaluate with decoding options").trained.decoding
+        )
+    scores = run.evaluate(args.model, args.split, data_dir=args.data_dir, out_dir=args.out, options=options)
     _print_scores(scores)
     if args.out:
         print(f"scores: {Path(args.out) / f'scores_{args.split}.json'}")
@@ -89,7 +94,8 @@ def _evaluate_files(args: argparse.Namespace) -> int:
         raise ValueError("evaluate: --src and --ref go together (a source file and its reference translations)")
     translator = _loaded(args.model, "translation", "evaluate --src/--ref").trained
     pairs = read_eval_pairs(args.src, args.ref)
-    _print_scores(score_translator(translator, pairs.src, pairs.tgt, **_decode_options(args)))
+    options = _decode_options(args, translator.decoding)
+    _print_scores(score_translator(translator, pairs.src, pairs.tgt, **options))
     return 0
 
 
@@ -125,17 +131,31 @@ def _loaded(model: str, task: str, verb: str) -> Any:
 
 
 # -- translation --------------------------------------------------------------------------------------------------
-def _decode_options(args: argparse.Namespace) -> dict:
-    options: dict[str, Any] = {"method": args.method}
-    if args.method == "beam":
-        options.update(beam_size=args.beam_size, n_best=args.n_best)
+def _decode_options(args: argparse.Namespace, configured: Any) -> dict:
+    """The decoding options given on the command line, over the model's configured decoding (DecodeConfig)."""
+    method = args.method or configured.method
+    options: dict[str, Any] = {"method": method}
+    for flag, value, needs in (("--beam-size", args.beam_size, "beam"), ("--length-penalty", args.length_penalty,
+                               "beam"), ("--seed", args.seed, "sample")):  # fmt: skip
+        if value is not None and method != needs:
+            raise ValueError(f"{flag} is for --method {needs}, got --method {method}")
+    if method == "beam":
+        options["n_best"] = args.n_best
+        if args.beam_size is not None:
+            options["beam_size"] = args.beam_size
         if args.length_penalty is not None:
             options["length_penalty"] = args.length_penalty
-    elif args.method == "sample":
-        options["seed"] = args.seed
+    elif method == "sample":
+        options["seed"] = 0 if args.seed is None else args.seed
         if args.n_best > 1:
             options["num_samples"] = args.n_best
+    elif args.n_best > 1:
+        raise ValueError(f"--n-best {args.n_best} needs --method beam or sample, got {method}")
     return options
+
+
+def _decoding_given(args: argparse.Namespace) -> bool:
+    return any(v is not None for v in (args.method, args.beam_size, args.length_penalty, args.seed)) or args.n_best != 1
 
 
 def _translate(args: argparse.Namespace) -> int:
@@ -145,12 +165,11 @@ def _translate(args: argparse.Namespace) -> int:
     translator = _loaded(args.model, "translation", "translate").trained
     if args.n_best < 1:
         raise ValueError(f"--n-best must be >= 1, got {args.n_best}")
-    if args.n_best > 1 and args.method == "greedy":
-        raise ValueError(f"--n-best {args.n_best} needs --method beam or sample, got greedy")
+    options = _decode_options(args, translator.decoding)
     lines = read_lines(args.input)
     too_long = []
     try:
-        hyps = translator.decode_ids([translator.encode(s) for s in lines], **_decode_options(args))
+        hyps = translator.decode_ids([translator.encode(s) for s in lines], **options)
     except SourcesTooLongError as err:  # the other lines are translated; these are reported below
         hyps, too_long = err.results, err.too_long
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
@@ -284,11 +303,11 @@ def _model(p: argparse.ArgumentParser, many: bool = False) -> None:
 
 
 def _decoding(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--method", choices=["beam", "greedy", "sample"], default="beam")
-    p.add_argument("--beam-size", type=int, default=5)
+    p.add_argument("--method", choices=["beam", "greedy", "sample"], default=None, help="default: the model's")
+    p.add_argument("--beam-size", type=int, default=None, help="default: the model's decoding.beam_size")
     p.add_argument("--n-best", type=int, default=1, help="write the n best per input, each as SCORE<TAB>TEXT")
-    p.add_argument("--length-penalty", type=float, default=None)
-    p.add_argument("--seed", type=int, default=0, help="--method sample: the random seed")
+    p.add_argument("--length-penalty", type=float, default=None, help="default: the model's")
+    p.add_argument("--seed", type=int, default=None, help="--method sample: the random seed (default 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:

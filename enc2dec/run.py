@@ -202,15 +202,26 @@ def load(path: str | Path, *, data_dir: str | None = None) -> Loaded:
 
 
 def evaluate(
-    path: str | Path, split: str = "valid", *, data_dir: str | None = None, out_dir: str | Path | None = None
+    path: str | Path,
+    split: str = "valid",
+    *,
+    data_dir: str | None = None,
+    out_dir: str | Path | None = None,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Scores of a saved model on `split` (valid or test) of its configured data: the only place a test split is
-    scored. With out_dir: scores_<split>.json there (and the task's pictures)."""
+    scored. options: a translation model's decoding options (method, beam_size, ...) over its configured ones.
+    With out_dir: scores_<split>.json there (and the task's pictures)."""
     if split not in ("valid", "test"):
         raise ValueError(f"--split must be 'valid' or 'test', got {split!r}")
     loaded = load(path, data_dir=data_dir)
+    if options and loaded.config.task != "translation":
+        raise ValueError(f"evaluate: decoding options are for translation models, {loaded.directory} holds a "
+                         f"{loaded.config.task} model")  # fmt: skip
     with loaded.task.compute_limits():
-        scores = loaded.task.evaluate(loaded.trained, split, None if out_dir is None else Path(out_dir))
+        scores = loaded.task.evaluate(
+            loaded.trained, split, None if out_dir is None else Path(out_dir), **(options or {})
+        )
     if out_dir is not None:
         checkpoint.save_json(Path(out_dir) / f"scores_{split}.json", scores)
     return scores

@@ -71,7 +71,7 @@ class Task:
         checkpoint folder `model_dir`, in eval mode; its `.model` (or itself) is the Module."""
         raise NotImplementedError
 
-    def evaluate(self, trained: Any, split: str, out_dir: Path | None = None) -> dict[str, Any]:
+    def evaluate(self, trained: Any, split: str, out_dir: Path | None = None, **options: Any) -> dict[str, Any]:
         """Scores of a trained model on `split` (valid or test) of its configured data; with out_dir, the task's
-        pictures of it there."""
+        pictures of it there. options: a translation model's decoding options (no other task takes any)."""
         raise NotImplementedError

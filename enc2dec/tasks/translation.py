@@ -300,9 +300,9 @@ class TranslationTask(Task):
         model.eval()
         return Translator(model, src_vocab, tgt_vocab, src_tok, tgt_tok, self.config.decoding)
 
-    def evaluate(self, trained: Translator, split: str, out_dir: Path | None = None) -> dict[str, Any]:
+    def evaluate(self, trained: Translator, split: str, out_dir: Path | None = None, **options: Any) -> dict[str, Any]:
         sources, references = split_pairs(self.config.data, split)
-        return score_translator(trained, sources, references, prefix=f"{split}_")
+        return score_translator(trained, sources, references, prefix=f"{split}_", **options)
 
 
 def score_translator(trained: Translator, sources: list[str], references: list[str], *, prefix: str = "",

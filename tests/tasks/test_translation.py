@@ -127,3 +127,15 @@ def test_an_over_long_source_is_reported_by_line_and_the_others_translated(tmp_p
     assert f"{src}: line 2: source has" in err and "the model reads at most 40" in err
     lines = (tmp_path / "o").read_text().splitlines()
     assert len(lines) == 3 and lines[1] == ""
+
+
+def test_decoding_options_default_to_the_models_and_are_checked(trained, tmp_path, capsys):
+    src = tmp_path / "src.txt"
+    src.write_text("3 March 1999\n", encoding="utf-8")
+    model = str(trained.out_dir)
+    assert cli.main(["translate", "--model", model, "--input", str(src), "--method", "greedy", "--beam-size", "3"]) == 2
+    assert "--beam-size is for --method beam, got --method greedy" in capsys.readouterr().err
+    assert cli.main(["evaluate", "--model", model, "--split", "valid", "--method", "sample", "--seed", "1"]) == 0
+    sampled = capsys.readouterr().out
+    assert cli.main(["evaluate", "--model", model, "--split", "valid"]) == 0
+    assert capsys.readouterr().out != sampled  # the options reach the split's evaluation
