@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import common  # noqa: E402
 import results_file  # noqa: E402
@@ -80,7 +82,7 @@ def test_bleu_by_length_buckets_sources_by_their_tokens():
     rows = {r["bucket"]: r for r in result["by_length"]}
     assert [r["bucket"] for r in result["by_length"]] == common.bucket_names() == ["1-7", "8-10", "11-13", "14-16",
                                                                                   "17-20", "21+"]  # fmt: skip
-    assert rows["1-7"]["n"] == 1 and rows["1-7"]["bleu"] == 100.0
+    assert rows["1-7"]["n"] == 1 and rows["1-7"]["bleu"] == pytest.approx(100.0)
     assert rows["8-10"]["n"] == 2 and 0.0 < rows["8-10"]["bleu"] < 100.0
     assert rows["21+"] == {"bucket": "21+", "n": 0, "bleu": None}
 
