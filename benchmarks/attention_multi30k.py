@@ -1,136 +1,111 @@
-"""Attention seq2seq on Multi30k German -> English (configs/m30k_de_en_attention.yaml): train for a wall-clock
-budget with one BLAS thread, score test_2016_flickr with beam search (sacrebleu, cased, 13a), BLEU by source
-length, and an alignment picture; the table of the context-size study (attention_size_study.py) is merged in
-when its results exist.
+"""Attention seq2seq on Multi30k German -> English (configs/m30k_de_en_attention.yaml): train for the config's
+wall-clock budget in a child process with --threads BLAS threads, keep the checkpoint with the best greedy
+validation BLEU, then, every choice made, score test_2016_flickr once (run.evaluate: beam search as configured,
+sacrebleu cased 13a) with its BLEU by source length, against the model without attention of the seq2seq benchmark
+(--compare, its run folder, when present), and draw the alignment of one sentence (--sentence).
 
-    python benchmarks/attention_multi30k.py [--minutes 60] [--data-dir ../shared/data]
-    python benchmarks/attention_multi30k.py --reuse        # assemble from a finished run in --out
+    python benchmarks/attention_multi30k.py --data-dir ../shared/data [--set training.max_minutes=60]
+    python benchmarks/attention_multi30k.py --data-dir ../shared/data --smoke --results-dir /tmp/results
 
-`--compare RUN` (default runs/seq2seq_multi30k/reversed, the seq2seq benchmark's 60-minute model without
-attention, used when present) adds that model's BLEU by source length to the same plot. Writes
-benchmarks/results/attention_multi30k.json, attention_alignment.png and attention_bleu_by_length_60min.png.
+Writes attention_multi30k.json, attention_alignment.png and attention_bleu_by_length_60min.png into
+--results-dir; the run goes to --runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from attention_size_study import bleu_by_length, bucket_names  # noqa: E402
-from results_file import RESULTS, write_results  # noqa: E402
+import common  # noqa: E402
+from results_file import blas_threads, write_results  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 SENTENCE = "Ein kleines Mädchen in einem rosa Kleid klettert eine Treppe hinauf."  # for the alignment picture
+ATTENTION, NO_ATTENTION = "with attention", "without attention (seq2seq benchmark)"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="configs/m30k_de_en_attention.yaml")
-    parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock training budget")
-    parser.add_argument("--out", default="runs/attention_m30k")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--set", action="append", default=[], help="extra config overrides")
-    parser.add_argument("--reuse", action="store_true", help="assemble from the finished run in --out, no training")
-    parser.add_argument("--compare", default="runs/seq2seq_multi30k/reversed", help="a model without attention")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads for training")
+    parser.add_argument("--compare", default="runs/seq2seq_multi30k/reversed", help="a run without attention")
     parser.add_argument("--sentence", default=SENTENCE, help="source sentence of the alignment picture")
-    args = parser.parse_args()
+    common.add_arguments(parser, runs="runs/attention_m30k")
+    args = parser.parse_args(argv)
+    out, results_dir = Path(args.runs), Path(args.results_dir)
+    sets = common.overrides(args)
+    data_dir = common.smoke_multi30k(args.data_dir, out.parent / "smoke_data") if args.smoke else args.data_dir
 
     from enc2dec import config as config_io
-    from enc2dec import translation
-    from enc2dec.alignment import plot_alignment
-    from enc2dec.training.checkpoint import load_json
+    from enc2dec import plots, run
+    from enc2dec.tasks.alignment import align
+    from enc2dec.tasks.translation import split_pairs
 
-    out = Path(args.out)
-    overrides = [f"training.max_minutes={args.minutes}", *args.set]
-    if args.data_dir:
-        overrides.append(f"data.data_dir={args.data_dir}")
-    load_before = os.getloadavg()[0]
-    if not args.reuse:
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-        cmd = [sys.executable, "-m", "enc2dec.cli", "-v", "train", args.config, "--out", str(out), "--quiet"]
-        cmd += [a for o in overrides for a in ("--set", o)]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(f"{out}.log", "w") as log:
-            if subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT).returncode != 0:
-                print(f"training failed; see {out}.log", file=sys.stderr)
-                return 1
+    cfg = run.with_data_dir(run.load_config(common.ROOT / args.config, sets), data_dir)  # checked before training
+    common.wait_all({"attention": (out, common.start_training(args.config, out, sets, data_dir=data_dir,
+                                                              threads=args.threads))})  # fmt: skip
+    metrics = common.summary(out, cfg.training.best_metric)
 
-    scores = load_json(out / "test_scores.json")
-    state = load_json(out / "last" / "trainer_state.json")
-    cfg = translation.load_config(ROOT / args.config, overrides)
-    data = translation.load_data(cfg.data)
-    best = out / "best" if (out / "best").is_dir() else out / "last"
-    models = {"with attention": best}
-    compare = Path(args.compare) / "best"
-    if compare.is_dir():
-        models["without attention (seq2seq benchmark)"] = compare
-    by_length = {}
-    for name, model_dir in models.items():
-        result = bleu_by_length(translation.load_translator(model_dir), data.test)
-        by_length[name] = {"test_bleu": result["test_bleu"], "by_length": result["by_length"]}
-
-    alignment = plot_alignment(best, args.sentence, RESULTS / "attention_alignment.png")
-    length_png = _plot_by_length(by_length, RESULTS / "attention_bleu_by_length_60min.png")
-    evals = state["history"]["evals"]
-    metrics = {
-        "test_bleu": scores["test_bleu"],
-        "test_bleu_lc": scores["test_bleu_lc"],
-        "test_chrf": scores["test_chrf"],
-        "test_ppl": scores["test_ppl"],
-        "train_minutes": state["elapsed_seconds"] / 60,
-        "epochs": evals[-1]["epoch"] if evals else None,
-        "steps": state["step"],
-        "best_valid_bleu_greedy": max((e["valid_bleu"] for e in evals if "valid_bleu" in e), default=None),
-    }
-    for name, r in by_length.items():
-        key = "attention" if name == "with attention" else "no_attention"
-        for b in r["by_length"]:
-            metrics[f"bleu_len_{b['bucket']}_{key}"] = b["bleu"]
-    study_path = RESULTS / "attention_size_study.json"
-    study = json.loads(study_path.read_text()) if study_path.is_file() else None
-    if study:
-        metrics.update({f"size_study_{k}": v for k, v in study["metrics"].items()})
+    # every choice is made: the test split, once
+    scores = run.evaluate(out, "test", out_dir=out / "test")
+    metrics.update({k: scores[k] for k in ("test_bleu", "test_bleu_lc", "test_chrf", "test_ppl")})
+    sources, references = split_pairs(cfg.data, "test")
+    models = {ATTENTION: out}
+    if (Path(args.compare) / "best").is_dir():
+        models[NO_ATTENTION] = Path(args.compare)
+    by_length = {name: common.bleu_by_length(run.load(d, data_dir=data_dir).trained, sources, references)
+                 for name, d in models.items()}  # fmt: skip
+    for name, result in by_length.items():
+        key = "attention" if name == ATTENTION else "no_attention"
+        if name == NO_ATTENTION:
+            metrics["test_bleu_no_attention"] = result["bleu"]
+        for row in result["by_length"]:
+            metrics[f"bleu_len_{row['bucket']}_{key}"] = row["bleu"]
+    alignment = align(run.load(out, data_dir=data_dir).trained, args.sentence)
+    pictures = [
+        plots.plot_attention(alignment.weights, alignment.src_tokens, alignment.out_tokens,
+                             results_dir / "attention_alignment.png"),
+        _plot_by_length(by_length, cfg.training.max_minutes, results_dir / "attention_bleu_by_length_60min.png"),
+    ]  # fmt: skip
     path = write_results(
         "attention_multi30k",
         config_io.to_dict(cfg),
         metrics,
         ("sacrebleu",),
+        results_dir,
+        note=args.note,
+        threads={"training": args.threads, "evaluation": blas_threads()},
+        training_command=common.training_command(args.config, out, sets, data_dir, args.threads),
         bleu_signature=scores["bleu_signature"],
-        train_command=f"OPENBLAS_NUM_THREADS=1 enc2dec -v train {args.config} --out {out} --quiet "
-        + " ".join(f"--set {o}" for o in overrides),
+        compared_with=str(models.get(NO_ATTENTION)) if NO_ATTENTION in models else None,
         by_length={name: r["by_length"] for name, r in by_length.items()},
-        length_buckets=bucket_names(),
+        length_buckets=common.bucket_names(),
         alignment={"source": args.sentence, "output": alignment.translation},
-        size_study={"table": study["table"], "config": study["config"], "notes": study.get("notes")} if study else None,
-        pictures=[str(p.relative_to(ROOT)) for p in (RESULTS / "attention_alignment.png", length_png)],
-        notes="Trained with one BLAS thread on a 2-core machine shared with other jobs (1-minute load average "
-        f"{load_before:.1f} when this script started, {os.getloadavg()[0]:.1f} at the end); the budget is wall-clock "
-        "time. test_bleu: beam 5 on test_2016_flickr, the checkpoint with the best greedy validation BLEU.",
+        pictures=[common.relative(p) for p in pictures],
+        smoke=args.smoke,
     )
     print(json.dumps(metrics, indent=2))
     print(f"BLEU signature: {scores['bleu_signature']}\nwrote {path}")
     return 0
 
 
-def _plot_by_length(by_length: dict, path: Path) -> Path:
+def _plot_by_length(by_length: dict, minutes: float | None, path: Path) -> Path:
     from enc2dec.plots import _pyplot, _save
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    names = bucket_names()
+    names = common.bucket_names()
     for i, (name, r) in enumerate(by_length.items()):
         ax.plot(range(len(names)), [b["bleu"] for b in r["by_length"]], "o-", color=f"C{1 - i}",
-                label=f"{name}: {r['test_bleu']:.1f} overall")  # fmt: skip
+                label=f"{name}: {r['bleu']:.1f} overall")  # fmt: skip
     counts = [b["n"] for b in next(iter(by_length.values()))["by_length"]]
     ax.set_xticks(range(len(names)), [f"{n}\n({c})" for n, c in zip(names, counts)], fontsize=8)
     ax.set_xlabel("source length in words (sentences)")
-    ax.set_ylabel("test BLEU (beam 5)")
-    ax.set_title("Multi30k de-en test_2016_flickr, 60-minute budget", fontsize=9)
+    ax.set_ylabel("test BLEU (beam as configured)")
+    budget = f", {minutes:g}-minute budget" if minutes else ""
+    ax.set_title(f"Multi30k de-en test_2016_flickr{budget}", fontsize=9)
     ax.legend(fontsize=8)
     return _save(fig, path)
 

@@ -1,204 +1,164 @@
 """The context-size study for sentences: the model without attention (configs/m30k_de_en_seq2seq.yaml) and the
 model with attention (configs/m30k_de_en_attention.yaml) at hidden sizes 64, 128, 256 and 512, each trained on
-Multi30k German -> English under the same fixed wall-clock budget, scored on test_2016_flickr with beam search:
-test BLEU against the hidden size, and BLEU against the source-sentence length in buckets (as Sutskever et al.
-2014, figure 3, do for length).
+Multi30k German -> English under the same wall-clock budget (--minutes), compared on the VALIDATION split with
+beam search: BLEU against the hidden size, and BLEU against the source-sentence length in buckets (as Sutskever et
+al. 2014, figure 3, do for length). Then, every choice made, the size with the best validation BLEU of each model
+is scored once on test_2016_flickr (run.evaluate).
 
-    python benchmarks/attention_size_study.py [--minutes 15] [--sizes 64 128 256 512] [--parallel 2]
+    python benchmarks/attention_size_study.py --data-dir ../shared/data [--minutes 15] [--sizes 64 128 256 512]
+    python benchmarks/attention_size_study.py --data-dir ../shared/data --smoke --results-dir /tmp/results
 
 `hidden_size` is the decoder's state in both models: the whole context of the model without attention (its final
 encoder states), and the attention model's decoder state and attentional vector (its bidirectional encoder has
 hidden_size / 2 per direction, so the memory it attends to is hidden_size wide at every source position).
-Runs go `--parallel` at a time, one process and one BLAS thread each, so they share the 2 cores equally; each run
-trains, then scores itself (BLEU per length bucket) in its own process. Writes
-benchmarks/results/attention_size_study.json, attention_bleu_by_size.png and attention_bleu_by_length.png;
-runs go to runs/attention_size_study/<model>_<size>.
+Runs go `--parallel` at a time, each `enc2dec train` in its own process with one BLAS thread, so they share the 2
+cores equally. Writes attention_size_study.json, attention_bleu_by_size.png and attention_bleu_by_length.png into
+--results-dir; runs go to --runs/<model>_<size>.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_file import RESULTS, write_results  # noqa: E402
+import common  # noqa: E402
+from results_file import blas_threads, write_results  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"seq2seq": "configs/m30k_de_en_seq2seq.yaml", "attention": "configs/m30k_de_en_attention.yaml"}
 LABELS = {"seq2seq": "without attention", "attention": "with attention"}
-EDGES = (1, 8, 11, 14, 17, 21)  # source-length buckets (tokens): 1-7, 8-10, 11-13, 14-16, 17-20, 21+
+SIZES, SMOKE_SIZES = [64, 128, 256, 512], [16, 32]
 
 
-def bucket_names(edges: tuple[int, ...] = EDGES) -> list[str]:
-    return [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:])] + [f"{edges[-1]}+"]
-
-
-def bleu_by_length(translator: Any, test: Any, edges: tuple[int, ...] = EDGES) -> dict[str, Any]:
-    """Beam-search the test split once -> corpus BLEU, and BLEU per source-length bucket (word tokens)."""
-    import numpy as np
-
-    from enc2dec.training.metrics import translation_scores
-
-    hyps = translator.translate(test.src_text)
-    bucket = np.searchsorted(np.asarray(edges), [len(s) for s in test.src], side="right") - 1  # (N,)
-    rows = []
-    for k, name in enumerate(bucket_names(edges)):
-        idx = np.flatnonzero(bucket == k)
-        bleu = translation_scores([hyps[i] for i in idx], [test.tgt_text[i] for i in idx]).bleu if len(idx) else None
-        rows.append({"bucket": name, "n": int(len(idx)), "bleu": bleu})
-    return {"test_bleu": translation_scores(hyps, test.tgt_text).bleu, "by_length": rows, "hypotheses": hyps}
-
-
-def run_job(model: str, size: int, minutes: float, out: Path, data_dir: str | None, extra: list[str]) -> None:
-    """One run, in this process: train, then score by length; writes out/length_scores.json."""
-    from enc2dec import translation
-    from enc2dec.training.checkpoint import save_json
-
-    overrides = [f"model.hidden_size={size}", f"training.max_minutes={minutes}", *extra]
-    if data_dir:
-        overrides.append(f"data.data_dir={data_dir}")
-    cfg = translation.load_config(ROOT / MODELS[model], overrides)
-    data = translation.load_data(cfg.data)
-    result = translation.train(cfg, out, data=data)
-    best = out / "best" if (out / "best").is_dir() else out / "last"
-    scores = bleu_by_length(translation.load_translator(best), data.test)
-    hyps = scores.pop("hypotheses")
-    (out / "test_hypotheses.txt").write_text("\n".join(hyps) + "\n", encoding="utf-8")
-    save_json(out / "length_scores.json", {**scores, **result.test, "train_minutes": result.train_minutes})
-
-
-def train_all(jobs: list[tuple[str, int]], args: argparse.Namespace) -> None:
-    """Start every job as `--job MODEL SIZE` in its own process, at most args.parallel at a time."""
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    pending, running = list(jobs), []
+def train_all(jobs: list[tuple[str, int]], sets: list[str], args: argparse.Namespace, data_dir: str | None) -> None:
+    """Train every (model, size) in its own process, at most args.parallel at a time, one BLAS thread each."""
+    pending, running = list(jobs), {}
     while pending or running:
         while pending and len(running) < args.parallel:
             model, size = pending.pop(0)
-            out = Path(args.out) / f"{model}_{size}"
-            out.mkdir(parents=True, exist_ok=True)
-            cmd = [
-                sys.executable,
-                __file__,
-                "--job",
-                model,
-                str(size),
-                "--minutes",
-                str(args.minutes),
-                "--out",
-                args.out,
-            ]
-            cmd += (["--data-dir", args.data_dir] if args.data_dir else []) + [
-                a for o in args.set for a in ("--set", o)
-            ]
-            log = open(f"{out}.log", "w")
-            running.append(
-                (model, size, subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
-            )
+            out = Path(args.runs) / f"{model}_{size}"
+            job_sets = [f"model.hidden_size={size}", f"training.max_minutes={args.minutes}", *sets]
+            running[f"{model}_{size}"] = (out, common.start_training(MODELS[model], out, job_sets, data_dir=data_dir,
+                                                                     threads=1))  # fmt: skip
             print(f"started {model} {size}", flush=True)
-        time.sleep(5)
-        for job in [j for j in running if j[2].poll() is not None]:
-            running.remove(job)
-            print(f"finished {job[0]} {job[1]}: exit code {job[2].returncode}", flush=True)
+        time.sleep(1)
+        for name in [n for n, (_, proc) in running.items() if proc.poll() is not None]:
+            try:
+                common.wait_all({name: running.pop(name)})
+            except SystemExit:
+                for _, proc in running.values():  # one failed: stop the others (their logs say how far they got)
+                    proc.terminate()
+                raise
+            print(f"finished {name}", flush=True)
 
 
-def plot(table: list[dict[str, Any]], sizes: list[int]) -> list[Path]:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=15.0, help="wall-clock training budget of each run")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help=f"hidden sizes (default {SIZES})")
+    parser.add_argument("--parallel", type=int, default=2, help="runs at a time (one BLAS thread each)")
+    common.add_arguments(parser, runs="runs/attention_size_study")
+    args = parser.parse_args(argv)
+    sizes = sorted(args.sizes or (SMOKE_SIZES if args.smoke else SIZES))
+    runs, results_dir = Path(args.runs), Path(args.results_dir)
+    sets = common.overrides(args)
+    data_dir = common.smoke_multi30k(args.data_dir, runs / "smoke_data") if args.smoke else args.data_dir
+
+    from enc2dec import run
+    from enc2dec.tasks.translation import split_pairs
+
+    configs = {m: run.with_data_dir(run.load_config(common.ROOT / path, sets), data_dir) for m, path in MODELS.items()}
+    train_all([(m, s) for s in reversed(sizes) for m in MODELS], sets, args, data_dir)
+
+    # the study, on the validation split
+    table = []
+    for model, cfg in configs.items():
+        sources, references = split_pairs(cfg.data, "valid")
+        for size in sizes:
+            out = runs / f"{model}_{size}"
+            result = common.bleu_by_length(run.load(out, data_dir=data_dir).trained, sources, references)
+            table.append({"model": model, "hidden_size": size, "valid_bleu": result["bleu"],
+                          **common.summary(out, cfg.training.best_metric), "valid_by_length": result["by_length"]})  # fmt: skip
+    metrics: dict[str, Any] = {f"valid_bleu_{r['model']}_{r['hidden_size']}": r["valid_bleu"] for r in table}
+    metrics.update({f"epochs_{r['model']}_{r['hidden_size']}": r["epochs"] for r in table})
+
+    # every choice is made (each model's size, by validation BLEU): the test split, once per model
+    signature = None
+    for model in MODELS:
+        best = max((r for r in table if r["model"] == model), key=lambda r: r["valid_bleu"])
+        scores = run.evaluate(runs / f"{model}_{best['hidden_size']}", "test", data_dir=data_dir)
+        signature = scores["bleu_signature"]
+        metrics[f"selected_size_{model}"] = best["hidden_size"]
+        metrics.update({f"{k}_{model}_selected": scores[k] for k in ("test_bleu", "test_bleu_lc", "test_chrf",
+                                                                      "test_ppl")})  # fmt: skip
+    pictures = plot(table, sizes, results_dir)
+    path = write_results(
+        "attention_size_study",
+        {
+            "minutes": args.minutes,
+            "sizes": sizes,
+            "configs": MODELS,
+            "set": sets,
+            "edges": common.EDGES,
+            "parallel": args.parallel,
+            "data_dir": data_dir,
+        },  # fmt: skip
+        metrics,
+        ("sacrebleu",),
+        results_dir,
+        note=args.note,
+        threads={"training": 1, "runs_at_a_time": args.parallel, "evaluation": blas_threads()},
+        table=table,
+        length_buckets=common.bucket_names(),
+        bleu_signature=signature,
+        pictures=[common.relative(p) for p in pictures],
+        smoke=args.smoke,
+    )
+    for r in table:
+        by_length = "  ".join(f"{b['bucket']}: {b['bleu'] if b['bleu'] is None else round(b['bleu'], 1)}"
+                              for b in r["valid_by_length"])  # fmt: skip
+        print(f"{r['model']:>9} {r['hidden_size']:>4}: valid BLEU {r['valid_bleu']:5.2f}  {by_length}")
+    print(json.dumps({k: v for k, v in metrics.items() if "selected" in k}, indent=1))
+    print(f"wrote {path}")
+    return 0
+
+
+def plot(table: list[dict[str, Any]], sizes: list[int], results_dir: Path) -> list[Path]:
     from enc2dec.plots import _pyplot, _save
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for i, model in enumerate(MODELS):
         rows = [r for r in table if r["model"] == model]
-        ax.plot(
-            [r["hidden_size"] for r in rows], [r["test_bleu"] for r in rows], "o-", color=f"C{i}", label=LABELS[model]
-        )
+        ax.plot([r["hidden_size"] for r in rows], [r["valid_bleu"] for r in rows], "o-", color=f"C{i}",
+                label=LABELS[model])  # fmt: skip
     ax.set_xscale("log", base=2)
     ax.set_xticks(sizes, [str(s) for s in sizes])
     ax.set_xlabel("hidden size (the context of the model without attention)")
-    ax.set_ylabel("test BLEU (beam 5)")
+    ax.set_ylabel("validation BLEU (beam)")
     ax.set_title("Multi30k de-en, same budget per run", fontsize=9)
     ax.legend()
-    paths = [_save(fig, RESULTS / "attention_bleu_by_size.png")]
+    paths = [_save(fig, results_dir / "attention_bleu_by_size.png")]
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    names = bucket_names()
+    names = common.bucket_names()
     for i, model in enumerate(MODELS):
         for j, r in enumerate(r for r in table if r["model"] == model):
-            style = "-" if model == "attention" else "--"
             alpha = 0.35 + 0.65 * (j + 1) / len(sizes)
-            bleus = [b["bleu"] for b in r["by_length"]]
-            ax.plot(
-                names,
-                bleus,
-                style,
-                marker="o",
-                color=f"C{i}",
-                alpha=alpha,
-                label=f"{LABELS[model]}, {r['hidden_size']}",
-            )
-    counts = [b["n"] for b in table[0]["by_length"]]
+            ax.plot(range(len(names)), [b["bleu"] for b in r["valid_by_length"]], "-" if model == "attention" else "--",
+                    marker="o", color=f"C{i}", alpha=alpha, label=f"{LABELS[model]}, {r['hidden_size']}")  # fmt: skip
+    counts = [b["n"] for b in table[0]["valid_by_length"]]
     ax.set_xticks(range(len(names)), [f"{n}\n({c})" for n, c in zip(names, counts)], fontsize=8)
-    ax.set_xlabel("source length in words (sentences)")
-    ax.set_ylabel("test BLEU (beam 5)")
+    ax.set_xlabel("source length in words (validation sentences)")
+    ax.set_ylabel("validation BLEU (beam)")
     ax.set_title("BLEU by source-sentence length", fontsize=9)
     ax.legend(fontsize=7, ncol=2)
-    paths.append(_save(fig, RESULTS / "attention_bleu_by_length.png"))
+    paths.append(_save(fig, results_dir / "attention_bleu_by_length.png"))
     return paths
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--minutes", type=float, default=15.0, help="wall-clock training budget of each run")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512])
-    parser.add_argument("--parallel", type=int, default=2, help="runs at a time (one BLAS thread each)")
-    parser.add_argument("--out", default="runs/attention_size_study")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--set", action="append", default=[], help="extra config overrides for every run")
-    parser.add_argument("--reuse", action="store_true", help="skip runs whose length_scores.json exists")
-    parser.add_argument("--job", nargs=2, metavar=("MODEL", "SIZE"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.job:
-        model, size = args.job[0], int(args.job[1])
-        run_job(model, size, args.minutes, Path(args.out) / f"{model}_{size}", args.data_dir, args.set)
-        return 0
-
-    load_before = os.getloadavg()[0]
-    jobs = [(m, s) for s in sorted(args.sizes, reverse=True) for m in MODELS]
-    todo = [
-        j for j in jobs if not (args.reuse and (Path(args.out) / f"{j[0]}_{j[1]}" / "length_scores.json").is_file())
-    ]
-    train_all(todo, args)
-    table = []
-    for model, size in sorted(jobs, key=lambda j: (list(MODELS).index(j[0]), j[1])):
-        path = Path(args.out) / f"{model}_{size}" / "length_scores.json"
-        if not path.is_file():
-            print(f"missing {path}; see {path.parent}.log", file=sys.stderr)
-            return 1
-        s = json.loads(path.read_text())
-        table.append({"model": model, "hidden_size": size, "test_bleu": s["test_bleu"], "test_bleu_lc": s["test_bleu_lc"],
-                      "test_ppl": s["test_ppl"], "train_minutes": s["train_minutes"], "by_length": s["by_length"]})  # fmt: skip
-    pictures = plot(table, sorted(args.sizes))
-    metrics = {f"test_bleu_{r['model']}_{r['hidden_size']}": r["test_bleu"] for r in table}
-    path = write_results(
-        "attention_size_study",
-        {"minutes": args.minutes, "sizes": sorted(args.sizes), "configs": MODELS, "set": args.set, "edges": EDGES},
-        metrics,
-        ("sacrebleu",),
-        table=table,
-        pictures=[str(p.relative_to(ROOT)) for p in pictures],
-        notes=f"{args.parallel} runs at a time, one process and one BLAS thread each, on a 2-core machine shared with "
-        f"other jobs (1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end).",
-    )
-    for r in table:
-        print(f"{r['model']:>9} {r['hidden_size']:>4}: BLEU {r['test_bleu']:5.2f}  " +
-              "  ".join(f"{b['bucket']}: {b['bleu'] if b['bleu'] is None else round(b['bleu'], 1)}" for b in r["by_length"]))  # fmt: skip
-    print(f"wrote {path}")
-    return 0
 
 
 if __name__ == "__main__":

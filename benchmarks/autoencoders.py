@@ -1,17 +1,20 @@
-"""The autoencoder benchmark on MNIST 5k (4,000 train / 1,000 held out, seed 0): one command, one results file.
+"""The autoencoder benchmark on MNIST 5k (3,500 train / 500 validation / 1,000 test, seed 0; the configs' data
+section): one command, one results file.
 
-    python benchmarks/autoencoders.py [--data-dir ../shared/data] [--out benchmarks/results]
+    python benchmarks/autoencoders.py --data-dir ../shared/data
+    python benchmarks/autoencoders.py --data-dir ../shared/data --smoke --results-dir /tmp/results
 
-1. The context-size study: the autoencoder of configs/autoencoder_mnist.yaml at C = 2, 4, 8, 16, 32, 64 against
-   PCA with C components (held-out reconstruction MSE); mse_ratio_C = autoencoder / PCA.
-2. The 2-D codes: k-NN (k = 5) fit on the training codes, scored on the held-out codes, autoencoder and PCA.
-3. Denoising (configs/autoencoder_mnist_denoising.yaml): PSNR gain on held-out digits with Gaussian noise
-   sigma = 0.3 (pixels in [0, 1]; the noisy input as is, and clipped to [0, 1]).
-4. The VAE (configs/autoencoder_mnist_vae.yaml): held-out negative ELBO, prior samples, and, from a second VAE
-   with a 2-D code (40 epochs), the latent manifold.
+Training (every model keeps its checkpoint with the best validation MSE; nothing here sees the test split):
+1. the context-size study: the autoencoder of configs/autoencoder_mnist.yaml at C = 2, 4, 8, 16, 32, 64 against
+   PCA with C components fitted on the training digits, reconstruction MSE on the validation digits;
+2. denoising: configs/autoencoder_mnist_denoising.yaml;
+3. the VAE: configs/autoencoder_mnist_vae.yaml, and a second VAE with a 2-D code (40 epochs) for the manifold.
+Then, every choice made, the test split, once (run.evaluate, and from the same final step): the study's test
+columns; k-NN (k = 5) fit on the training codes of the 2-D autoencoder and of PCA, scored on the test codes;
+denoising PSNR on test digits with Gaussian noise sigma = 0.3 (pixels in [0, 1]; the noisy input as is, and
+clipped); the VAEs' negative ELBO; the pictures of test digits and codes.
 
-Writes autoencoders.json (metrics, command, date, versions, config) and the PNGs into --out; checkpoints go to
-runs/benchmark_autoencoders.
+Writes autoencoders.json and the PNGs into --results-dir; runs go to --runs.
 """
 
 from __future__ import annotations
@@ -19,22 +22,23 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
+import shutil
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
 from results_file import write_results  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-SIZES = [2, 4, 8, 16, 32, 64]
+CONFIGS = {"autoencoder": "autoencoder_mnist.yaml", "denoising": "autoencoder_mnist_denoising.yaml",
+           "vae": "autoencoder_mnist_vae.yaml"}  # fmt: skip
+SIZES, SMOKE_SIZES = [2, 4, 8, 16, 32, 64], [2, 8]
+SMOKE = ["data.n_train=200", "data.n_valid=50", "data.n_test=50"]
 SIGMA = 0.3
-VAE2_EPOCHS = 40  # the 2-D VAE drawn as a manifold
+VAE2 = ["model.context_size=2", "training.max_epochs=40"]  # the 2-D VAE drawn as a manifold
 
 
 def psnr(x: np.ndarray, clean: np.ndarray) -> float:
@@ -46,131 +50,103 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.decomposition import PCA
     from sklearn.neighbors import KNeighborsClassifier
 
-    from enc2dec import config, plots
-    from enc2dec.autoencoder import load_config, load_data, sweep, train
+    from enc2dec import config, plots, run
+    from enc2dec.tasks.autoencoder import codes_of, sweep
+    from enc2dec.training import History, checkpoint
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=None, help="folder holding mnist/mnist_5k.csv.gz")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
-    parser.add_argument("--runs", default=str(ROOT / "runs" / "benchmark_autoencoders"))
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    common.add_arguments(parser, runs="runs/benchmark_autoencoders")
     args = parser.parse_args(argv)
-    out, runs = Path(args.out), Path(args.runs)
+    runs, out = Path(args.runs), Path(args.results_dir)
+    sizes = SMOKE_SIZES if args.smoke else SIZES
+    sets = common.overrides(args, SMOKE)
+    cfgs = {name: run.with_data_dir(run.load_config(common.ROOT / "configs" / path, sets), args.data_dir)
+            for name, path in CONFIGS.items()}  # fmt: skip
+    cfgs["vae_2d"] = run.with_overrides(cfgs["vae"], VAE2)
+    progress = not args.quiet
     start = time.perf_counter()
-    load_start = os.getloadavg()  # other processes share the CPU; recorded with the timings
-
-    def configured(name: str):
-        cfg = load_config(ROOT / "configs" / name)
-        return replace(cfg, data=replace(cfg.data, data_dir=args.data_dir))
-
-    ae_cfg = configured("autoencoder_mnist.yaml")
-    dae_cfg = configured("autoencoder_mnist_denoising.yaml")
-    vae_cfg = configured("autoencoder_mnist_vae.yaml")
-    data = load_data(ae_cfg.data)
-    metrics: dict[str, float] = {}
     seconds: dict[str, float] = {}
+    metrics: dict[str, float] = {}
 
-    # 1. the context-size study
+    # 1-3. training and the study, on the validation split
     t = time.perf_counter()
-    study = sweep(ae_cfg, SIZES, runs / "sweep", data=data, progress=not args.quiet)
+    rows = sweep(cfgs["autoencoder"], sizes, runs / "sweep", split="valid", progress=progress, overwrite=True)
     seconds["sweep"] = time.perf_counter() - t
-    for row in study["rows"]:
-        metrics[f"ae_mse_{row['context_size']}"] = row["ae_mse"]
-        metrics[f"pca_mse_{row['context_size']}"] = row["pca_mse"]
-        metrics[f"mse_ratio_{row['context_size']}"] = row["ratio"]
-    plots.plot_sweep(study["rows"], out / "ae_sweep.png")
+    results = {}
+    for name in ("denoising", "vae", "vae_2d"):
+        t = time.perf_counter()
+        results[name] = run.train(cfgs[name], runs / name, overwrite=True, progress=progress)
+        seconds[name] = time.perf_counter() - t
+        metrics[f"valid_mse_{name}"] = results[name].best["valid_mse"]
+    for row in rows:
+        c = row["context_size"]
+        metrics.update({f"ae_valid_mse_{c}": row["ae_mse"], f"pca_valid_mse_{c}": row["pca_mse"],
+                        f"mse_ratio_valid_{c}": row["ratio"]})  # fmt: skip
+    plots.plot_sweep(rows, out / "ae_sweep.png")
+    shutil.copyfile(runs / "sweep" / "c2" / "latent_epochs.png", out / "ae_latent_epochs.png")  # validation codes
+    samples = results["vae"].model.sample(64, rng=np.random.default_rng(0))
+    plots.plot_image_grid(samples, out / "vae_samples.png", title=f"VAE samples (C={cfgs['vae'].model.context_size})")
+    plots.plot_manifold(results["vae_2d"].model.decode_mean, out / "vae_manifold.png")
+    c2_state = checkpoint.load_json(runs / "sweep" / "c2" / "last" / checkpoint.STATE_FILE)["history"]
+    plots.plot_loss_curves({"autoencoder C=2": History(**c2_state), "denoising": results["denoising"].history,
+                            f"VAE C={cfgs['vae'].model.context_size}": results["vae"].history},
+                           out / "ae_loss_curves.png")  # fmt: skip
 
-    # 2. the 2-D codes, by k-NN
-    ae2 = study["runs"][2]
-    model2 = ae2.model
-    pca2 = PCA(n_components=2, random_state=0).fit(data.x_train)
+    # every choice is made: the test split, once
+    t = time.perf_counter()
+    data = run.make_task(cfgs["autoencoder"]).load_data()
+    x_train, y_train, x_test, y_test = data.x["train"], data.y["train"], data.x["test"], data.y["test"]
+    for row in rows:
+        c = row["context_size"]
+        pca = PCA(n_components=c, random_state=cfgs["autoencoder"].data.seed).fit(x_train)
+        row["ae_test_mse"] = run.evaluate(runs / "sweep" / f"c{c}", "test")["test_mse"]
+        row["pca_test_mse"] = float(np.mean((pca.inverse_transform(pca.transform(x_test)) - x_test) ** 2))
+        row["test_ratio"] = row["ae_test_mse"] / row["pca_test_mse"]
+        metrics.update({f"ae_test_mse_{c}": row["ae_test_mse"], f"pca_test_mse_{c}": row["pca_test_mse"],
+                        f"mse_ratio_test_{c}": row["test_ratio"]})  # fmt: skip
+    ae2, ae8 = (run.load(runs / "sweep" / f"c{c}").trained for c in (2, 8))
+    pca2 = PCA(n_components=2, random_state=0).fit(x_train)
+    pca8 = PCA(n_components=8, random_state=0).fit(x_train)
 
     def knn(train_codes: np.ndarray, test_codes: np.ndarray) -> float:
-        return float(KNeighborsClassifier(n_neighbors=5).fit(train_codes, data.y_train).score(test_codes, data.y_test))
+        return float(KNeighborsClassifier(n_neighbors=5).fit(train_codes, y_train).score(test_codes, y_test))
 
-    metrics["knn_acc_ae_2d"] = knn(model2.encode(data.x_train), model2.encode(data.x_test))
-    metrics["knn_acc_pca_2d"] = knn(pca2.transform(data.x_train), pca2.transform(data.x_test))
-    model2.clear_cache()
-    plots.plot_codes(
-        model2.encode(data.x_test), data.y_test, out / "ae_latent_2d.png", "autoencoder: held-out 2-D codes"
-    )
-    plots.plot_codes(pca2.transform(data.x_test), data.y_test, out / "pca_latent_2d.png", "PCA: held-out 2 components")
-    plots.plot_latent_epochs(ae2.latent_by_epoch, data.y_test, out / "ae_latent_epochs.png")
-    ae8 = study["runs"][8].model
-    plots.plot_image_rows(
-        {
-            "original": data.x_test[:10],
-            "AE, C=2": model2.reconstruct(data.x_test[:10]),
-            "AE, C=8": ae8.reconstruct(data.x_test[:10]),
-            "PCA, 8": PCA(8, random_state=0)
-            .fit(data.x_train)
-            .inverse_transform(PCA(8, random_state=0).fit(data.x_train).transform(data.x_test[:10])),
-        },
-        out / "ae_reconstructions.png",
-        "held-out digits and their reconstructions",
-    )
-
-    # 3. denoising
-    t = time.perf_counter()
-    dae = train(dae_cfg, runs / "denoising", data=data, progress=not args.quiet)
-    seconds["denoising"] = time.perf_counter() - t
-    noise = np.random.default_rng(1).standard_normal(data.x_test.shape, dtype=np.float32)
-    noisy = data.x_test + SIGMA * noise
-    clean = data.x_test
-    metrics["denoise_psnr_noisy_db"] = psnr(noisy, clean)
-    metrics["denoise_psnr_denoised_db"] = psnr(dae.model.reconstruct(noisy), clean)
-    metrics["denoise_psnr_gain_db"] = metrics["denoise_psnr_denoised_db"] - metrics["denoise_psnr_noisy_db"]
+    metrics["test_knn_acc_ae_2d"] = knn(codes_of(ae2, x_train), codes_of(ae2, x_test))
+    metrics["test_knn_acc_pca_2d"] = knn(pca2.transform(x_train), pca2.transform(x_test))
+    plots.plot_codes(codes_of(ae2, x_test), y_test, out / "ae_latent_2d.png", "autoencoder: test 2-D codes")
+    plots.plot_codes(pca2.transform(x_test), y_test, out / "pca_latent_2d.png", "PCA: test 2 components")
+    plots.plot_image_rows({"original": x_test[:10], "AE, C=2": ae2.reconstruct(x_test[:10]),
+                           "AE, C=8": ae8.reconstruct(x_test[:10]),
+                           "PCA, 8": pca8.inverse_transform(pca8.transform(x_test[:10]))},
+                          out / "ae_reconstructions.png", "test digits and their reconstructions")  # fmt: skip
+    dae = run.load(runs / "denoising").trained
+    noisy = x_test + SIGMA * np.random.default_rng(1).standard_normal(x_test.shape, dtype=np.float32)
     clipped = np.clip(noisy, 0.0, 1.0)
-    metrics["denoise_psnr_gain_clipped_db"] = psnr(dae.model.reconstruct(clipped), clean) - psnr(clipped, clean)
-    plots.plot_denoising(noisy[:10], dae.model.reconstruct(noisy[:10]), clean[:10], out / "dae_denoising.png")
-
-    # 4. the VAE: negative ELBO and samples; a 2-D VAE for the manifold
-    t = time.perf_counter()
-    vae = train(vae_cfg, runs / "vae", data=data, progress=not args.quiet)
-    vae2_cfg = replace(
-        vae_cfg,
-        model=replace(vae_cfg.model, context_size=2),
-        training=replace(vae_cfg.training, max_epochs=VAE2_EPOCHS),
-    )
-    vae2 = train(vae2_cfg, runs / "vae2", data=data, progress=not args.quiet)
-    seconds["vae"] = time.perf_counter() - t
-    metrics["vae_neg_elbo"] = vae.model.neg_elbo(data.x_test, seed=0)
-    metrics["vae_neg_elbo_2d"] = vae2.model.neg_elbo(data.x_test, seed=0)
-    metrics["vae_test_mse"] = vae.test_mse
-    samples = vae.model.sample(64, rng=np.random.default_rng(0))
-    plots.plot_image_grid(samples, out / "vae_samples.png", title=f"VAE samples (C={vae_cfg.model.context_size})")
-    plots.plot_manifold(vae2.model.decode_mean, out / "vae_manifold.png")
-    plots.plot_loss_curves(
-        {"autoencoder C=2": ae2.history, "denoising": dae.history, f"VAE C={vae_cfg.model.context_size}": vae.history},
-        out / "ae_loss_curves.png",
-    )
+    metrics["test_denoise_psnr_noisy_db"] = psnr(noisy, x_test)
+    metrics["test_denoise_psnr_denoised_db"] = psnr(dae.reconstruct(noisy), x_test)
+    metrics["test_denoise_psnr_gain_db"] = metrics["test_denoise_psnr_denoised_db"] - psnr(noisy, x_test)
+    metrics["test_denoise_psnr_gain_clipped_db"] = psnr(dae.reconstruct(clipped), x_test) - psnr(clipped, x_test)
+    plots.plot_denoising(noisy[:10], dae.reconstruct(noisy[:10]), x_test[:10], out / "dae_denoising.png")
+    for name in ("denoising", "vae", "vae_2d"):
+        scores = run.evaluate(runs / name, "test")
+        metrics[f"test_mse_{name}"] = scores["test_mse"]
+        if "test_neg_elbo" in scores:
+            metrics[f"test_neg_elbo_{name}"] = scores["test_neg_elbo"]
+    seconds["test"] = time.perf_counter() - t
 
     seconds["total"] = time.perf_counter() - start
     seconds["cpu_process"] = time.process_time()  # CPU seconds of this process (all its threads)
     metrics["seconds_total"] = seconds["total"]
     path = write_results(
         "autoencoders",
-        {
-            "data": config.to_dict(ae_cfg.data),
-            "sizes": SIZES,
-            "noise_sigma": SIGMA,
-            "knn_k": 5,
-            "autoencoder": config.to_dict(ae_cfg),
-            "denoising": config.to_dict(dae_cfg),
-            "vae": config.to_dict(vae_cfg),
-            "vae_2d": config.to_dict(vae2_cfg),
-        },
+        {"sizes": sizes, "noise_sigma": SIGMA, "knn_k": 5, **{k: config.to_dict(c) for k, c in cfgs.items()}},
         {k: round(v, 5) for k, v in metrics.items()},
         ("sklearn", "matplotlib"),
-        directory=out,
-        machine={
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "load_average_at_start": [round(v, 2) for v in load_start],
-            "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
-        },
+        out,
+        note=args.note,
         seconds={k: round(v, 1) for k, v in seconds.items()},
-        sweep=study["rows"],
+        sweep=rows,
+        smoke=args.smoke,
     )
     print(json.dumps({k: round(v, 5) for k, v in metrics.items()}, indent=1))
     print(f"wrote {path} in {seconds['total'] / 60:.1f} min")

@@ -1,136 +1,119 @@
 """The forecasting benchmark on the weekly Mauna Loa CO2 series (statsmodels.datasets.co2): one command, one results
 file, three pictures.
 
-    python benchmarks/forecast.py [--config configs/forecast_co2.yaml]
+    python benchmarks/forecast.py
+    python benchmarks/forecast.py --smoke --results-dir /tmp/results
 
-1. The encoder-decoder forecaster of the config: trained on the first 72 % of the weeks, its weights chosen on the
-   next 8 % (free-running validation MAE), then evaluated by rolling origin over the last 20 %: 52 weeks ahead from
-   every test week whose 52 targets lie in the test part.
-2. Baselines on the same origins: naive, seasonal naive, the config's statsmodels model (`mase_statsmodels`) and,
-   as a second statistical model, ETS(A,A,A) (`mase_ets`), both fitted on the first 80 % and then run through the
-   series with their parameters fixed. The 59 missing weeks, filled by linear interpolation, are not scored.
-3. The sequence autoencoder (context size 2) on 52-week windows, against PCA with 2 components fitted on the same
-   flattened training windows: held-out reconstruction MSE and `seqae_mse_ratio` = autoencoder / PCA.
+1. The encoder-decoder forecaster of configs/forecast_co2.yaml (--set overrides it): trained on the first 72 % of
+   the weeks, its weights chosen on the next 8 % (free-running validation MAE).
+2. The sequence autoencoder of configs/series_autoencoder_co2.yaml (--set-autoencoder overrides it; context size
+   2) on 52-week windows, its weights chosen on the validation windows.
+3. Every choice made, the test split, once (run.evaluate): the forecaster by rolling origin over the last 20 %, 52
+   weeks ahead from every test week whose 52 targets lie in the test part, against naive, seasonal naive and the
+   config's statsmodels model (`mase_statsmodels`), fitted on the first 80 % and then run through the series with
+   its parameters fixed; from the same final step ETS(A,A,A) as a second statistical model (`mase_ets`). The 59
+   missing weeks, filled by linear interpolation, are not scored. The sequence autoencoder's reconstruction MSE
+   on the test windows against PCA with 2 components fitted on the training windows (`seqae_mse_ratio`).
 
-Writes benchmarks/results/forecast.json (command, date, versions, config, metrics) and forecast_examples.png,
-forecast_error_by_step.png, forecast_seqae_contexts.png beside it; checkpoints go to runs/benchmark_forecast.
-One process, one BLAS thread (the matrices are small); about 10 minutes on 2 shared cores.
+Writes forecast.json, forecast_examples.png, forecast_error_by_step.png and forecast_seqae_contexts.png into
+--results-dir; runs go to --runs. One BLAS thread in training and evaluation (the matrices are small).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import shutil
 import sys
 import time
 from pathlib import Path
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # tiny matrices: BLAS threads only add overhead (set before numpy loads)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_file import RESULTS, write_results  # noqa: E402
+import common  # noqa: E402
+from results_file import write_results  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-class Fitted:
-    """A statistical model's test forecasts, computed once, served like a StatisticalForecaster."""
-
-    def __init__(self, model, values, origins, horizon):
-        self.name, self.fit_seconds = model.name, model.fit_seconds
-        self._forecast = model.forecast(values, origins, horizon)
-
-    def forecast(self, values, origins, horizon):
-        return self._forecast
+FORECAST_CONFIG = "configs/forecast_co2.yaml"
+AUTOENCODER_CONFIG = "configs/series_autoencoder_co2.yaml"
+SMOKE = ["statistical.model=none"]  # the SARIMA fit alone takes minutes; ETS is still fitted
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set-autoencoder", action="append", default=[], metavar="KEY=VALUE",
+                        help="override of the sequence autoencoder's config")  # fmt: skip
+    common.add_arguments(parser, runs="runs/benchmark_forecast", data_dir=False)
+    args = parser.parse_args(argv)
+    runs, out = Path(args.runs), Path(args.results_dir)
+
     import numpy as np
 
-    from enc2dec import baselines, forecast, plots, series_autoencoder
+    from enc2dec import baselines, run
     from enc2dec import config as config_io
+    from enc2dec.tasks.forecast import prepare
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default=str(ROOT / "configs" / "forecast_co2.yaml"))
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config overrides")
-    parser.add_argument("--runs", default=str(ROOT / "runs" / "benchmark_forecast"))
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
-    cfg = forecast.load_config(args.config, args.set)
-    runs = Path(args.runs)
-    load_start = os.getloadavg()
+    cfg = run.load_config(common.ROOT / FORECAST_CONFIG, common.overrides(args, SMOKE))
+    ae_sets = [*common.SMOKE_SET, *args.set_autoencoder] if args.smoke else args.set_autoencoder
+    ae_cfg = run.load_config(common.ROOT / AUTOENCODER_CONFIG, ae_sets)
     start = time.perf_counter()
     seconds: dict[str, float] = {}
+    progress = not args.quiet
 
-    # 1. the forecaster
+    # 1-2. training, weights chosen on the validation part
     t = time.perf_counter()
-    result = forecast.train(cfg, runs / "forecaster", progress=not args.quiet)
+    forecaster = run.train(cfg, runs / "forecaster", overwrite=True, progress=progress)
     seconds["train_forecaster"] = time.perf_counter() - t
-    data = result.data
-    values, test, m, h = data.series.values, data.parts["test"], data.season, cfg.data.horizon
-
-    # 2. the statistical models, fitted on everything before the test part
     t = time.perf_counter()
-    primary = Fitted(baselines.fit_statistical(cfg.statistical, values[: data.test_start], m), values, test.origins, h)
-    ets_config = baselines.StatisticalConfig("ets")
-    ets = Fitted(baselines.fit_statistical(ets_config, values[: data.test_start], m), values, test.origins, h)
-    seconds["statistical_models"] = time.perf_counter() - t
-    report = forecast.evaluate(result.trained, data.series, statistical=primary)
-    metrics = dict(report.metrics)
+    autoencoder = run.train(ae_cfg, runs / "seq_autoencoder", overwrite=True, progress=progress)
+    seconds["train_seq_autoencoder"] = time.perf_counter() - t
+    metrics = {"valid_mae_encdec": forecaster.best["valid_mae"], "seqae_valid_mse": autoencoder.best["valid_mse"]}
+
+    # 3. every choice is made: the test split, once
+    t = time.perf_counter()
+    report = run.evaluate(runs / "forecaster", "test", out_dir=runs / "forecaster" / "test")
+    metrics.update(report["metrics"])
+    data = prepare(cfg.data)
+    values, test, h = data.series.values, data.parts["test"], cfg.data.horizon
+    with baselines.one_blas_thread():
+        ets = baselines.fit_statistical(baselines.StatisticalConfig("ets"), values[: data.test_start], data.season)
+        ets_forecast = ets.forecast(values, test.origins, h)
     keep = ~data.series.filled[test.origins[:, None] + np.arange(h)[None, :]]
-    for metric, value in baselines.errors(ets._forecast, test.y, metrics["mase_scale"], keep).items():
+    for metric, value in baselines.errors(ets_forecast, test.y, metrics["mase_scale"], keep).items():
         metrics[f"{metric}_ets"] = value
     metrics["ets_fit_seconds"] = ets.fit_seconds
-    metrics["mase_encdec_over_statsmodels"] = metrics["mase_encdec"] / metrics["mase_statsmodels"]
-    metrics["valid_mae_encdec"] = result.valid_mae
-    if primary.name != ets.name:
-        report.forecasts["ets"] = ets._forecast
-        report.by_step["ets"] = baselines.mae_by_step(ets._forecast, test.y, keep)
-    pictures = forecast.evaluation_pictures(
-        report, RESULTS / "forecast_examples.png", RESULTS / "forecast_error_by_step.png", names={"ets": ets.name}
-    )
-
-    # 3. the sequence autoencoder against PCA
-    t = time.perf_counter()
-    ae = series_autoencoder.train_autoencoder(
-        cfg, runs / "seq_autoencoder", series=data.series, progress=not args.quiet
-    )
-    seconds["train_seq_autoencoder"] = time.perf_counter() - t
-    metrics.update(seqae_mse=ae.test_mse, seqae_pca_mse=ae.pca_mse, seqae_mse_ratio=ae.ratio)
-    metrics["seqae_n_test_windows"] = int(len(ae.contexts))
-    first = data.series.dates[ae.data.starts["test"]]
-    week = (first - first.astype("datetime64[Y]")).astype(np.int64) // 7 + 1  # week of the year of the first week
-    pictures["seqae_contexts"] = plots.plot_contexts(
-        ae.contexts, week, RESULTS / "forecast_seqae_contexts.png", colour_label="week of the year the window starts",
-        title=f"sequence autoencoder: 2-D contexts of {len(week)} held-out 52-week windows\n"
-        f"reconstruction MSE {ae.ratio:.2f} x PCA's with 2 components", cyclic=True,
-    )  # fmt: skip
+    if "mase_statsmodels" in metrics:
+        metrics["mase_encdec_over_statsmodels"] = metrics["mase_encdec"] / metrics["mase_statsmodels"]
+    by_step = {**report["mae_by_step"], "ets": baselines.mae_by_step(ets_forecast, test.y, keep).tolist()}
+    seqae = run.evaluate(runs / "seq_autoencoder", "test", out_dir=runs / "seq_autoencoder" / "test")
+    metrics.update(seqae_mse=seqae["test_mse"], seqae_pca_mse=seqae["test_pca_mse"], seqae_mse_ratio=seqae["ratio"],
+                   seqae_n_test_windows=seqae["n_windows"])  # fmt: skip
+    seconds["test"] = time.perf_counter() - t
+    pictures = {"forecast_examples.png": runs / "forecaster" / "test" / "forecast_examples.png",
+                "forecast_error_by_step.png": runs / "forecaster" / "test" / "error_by_step.png",
+                "forecast_seqae_contexts.png": runs / "seq_autoencoder" / "test" / "contexts.png"}  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    for name, source in pictures.items():
+        shutil.copyfile(source, out / name)
 
     seconds["total"] = time.perf_counter() - start
     metrics["seconds_total"] = seconds["total"]
     path = write_results(
         "forecast",
-        config_io.to_dict(cfg),
+        {"forecaster": config_io.to_dict(cfg), "sequence_autoencoder": config_io.to_dict(ae_cfg)},
         {k: v if isinstance(v, int) else round(float(v), 5) for k, v in metrics.items()},
         ("statsmodels", "sklearn"),
-        statistical_models={"statsmodels": primary.name, "ets": ets.name},
-        mae_by_step={k: [round(float(x), 4) for x in v] for k, v in report.by_step.items()},
+        out,
+        note=args.note,
+        threads=1,
+        statistical_models={"statsmodels": report["statistical_model"], "ets": ets.name},
+        mae_by_step={k: [round(float(x), 4) for x in v] for k, v in by_step.items()},
         seconds={k: round(v, 1) for k, v in seconds.items()},
-        machine={
-            "cpus": os.cpu_count(),
-            "load_average_at_start": [round(v, 2) for v in load_start],
-            "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
-        },  # fmt: skip
-        pictures=[str(p.relative_to(ROOT)) for p in pictures.values()],
-        notes="MASE: MAE over the 52 steps of every test origin divided by the in-sample MAE of the seasonal naive "
-        "forecast (m = 52) on the first 80 %. Missing weeks (filled by linear interpolation) are not scored. "
-        "seqae_mse_ratio: held-out 52-week windows (relative to their own mean, one scale fitted on training "
-        "windows), autoencoder reconstruction MSE through a 2-D context over PCA's with 2 components.",
+        pictures=[common.relative(out / name) for name in pictures],
+        smoke=args.smoke,
     )
     shown = ("mase_encdec", "mase_statsmodels", "mase_ets", "mase_seasonal_naive", "mase_naive", "seqae_mse_ratio")
-    print(json.dumps({k: round(metrics[k], 4) for k in shown}, indent=1))
-    print(f"statistical model: {primary.name}; wrote {path} in {seconds['total'] / 60:.1f} min")
+    print(json.dumps({k: round(metrics[k], 4) for k in shown if k in metrics}, indent=1))
+    print(f"statistical models: {report['statistical_model']}, {ets.name}; wrote {path} in "
+          f"{seconds['total'] / 60:.1f} min")  # fmt: skip
     return 0
 
 
