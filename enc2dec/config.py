@@ -281,12 +281,18 @@ def apply_overrides(data: dict, overrides: list[str], where: str = "--set") -> d
     return data
 
 
-def load(path: str | Path, cls: type[T], overrides: list[str] | None = None) -> T:
-    """Read a YAML file into dataclass `cls`, after applying dotted overrides (`read_yaml`, `apply_overrides`,
-    `from_dict`). Errors name the file, and the keys of the overrides when some were given."""
+def read_with_overrides(path: str | Path, overrides: list[str] | None = None) -> tuple[Any, str]:
+    """(a YAML file's data with dotted overrides applied, where: the file, and the keys of the overrides when some
+    were given, for error messages)."""
     data = read_yaml(path)
     where = str(path)
-    if overrides and isinstance(data, dict):  # else from_dict says the file holds no mapping
+    if overrides and isinstance(data, dict):  # else the caller says the file holds no mapping
         data = apply_overrides(data, overrides)
         where += " with --set " + ", ".join(_shown(item.split("=", 1)[0].strip()) for item in overrides)
-    return from_dict(cls, data, where)
+    return data, where
+
+
+def load(path: str | Path, cls: type[T], overrides: list[str] | None = None) -> T:
+    """Read a YAML file into dataclass `cls`, after applying dotted overrides (`read_with_overrides`,
+    `from_dict`). Errors name the file, and the keys of the overrides when some were given."""
+    return from_dict(cls, *read_with_overrides(path, overrides))

@@ -46,10 +46,7 @@ def config_from_dict(data: Any, where: str = "<config>") -> Any:
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Any:
     """Read a YAML run config, apply `section.key=value` overrides, check it all before any data is read."""
-    data = config_io.read_yaml(path)
-    if overrides:
-        data = config_io.apply_overrides(data if isinstance(data, dict) else {}, overrides)
-    return config_from_dict(data, str(path))
+    return config_from_dict(*config_io.read_with_overrides(path, overrides))
 
 
 def with_overrides(cfg: Any, overrides: list[str], where: str = "--set") -> Any:
