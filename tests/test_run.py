@@ -108,3 +108,12 @@ def test_every_config_file_loads():
     for path in sorted(Path("configs").glob("*.yaml")):
         cfg = run.load_config(path)
         assert cfg.task in path.read_text()
+
+
+def test_a_damaged_metrics_log_does_not_stop_a_resume(tmp_path):
+    run.train(_cfg(max_steps=4), tmp_path / "r")
+    log = tmp_path / "r" / "metrics.jsonl"
+    log.write_bytes(log.read_bytes() + b'\xff\xfe{"step": \n')  # damaged bytes and a torn line
+    run.train(_cfg(max_steps=8), tmp_path / "r", resume=True)
+    steps = [json.loads(line)["step"] for line in log.read_text(encoding="utf-8").splitlines()]
+    assert steps == [4, 8]

@@ -390,20 +390,23 @@ class Trainer:
 
     def _drop_logged_after(self, step: int) -> None:
         """On resume: metrics.jsonl keeps only the lines of steps up to the checkpoint's, so that the resumed run
-        logs each later step once."""
+        logs each later step once. Lines that are not a JSON record with a step (a torn last line of a killed run,
+        damaged bytes) are dropped with a warning: the log never stops a resume."""
         import json
 
         path = self.out_dir / METRICS_FILE if self.out_dir is not None else None
         if path is None or not path.is_file():
             return
-        lines = path.read_text(encoding="utf-8").splitlines()
-        kept = []
+        lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+        kept, damaged = [], 0
         for line in lines:
             try:
                 if json.loads(line)["step"] <= step:
                     kept.append(line)
             except (ValueError, KeyError, TypeError):
-                continue  # a torn last line of a killed run
+                damaged += 1
+        if damaged:
+            log.warning("%s: dropped %d line(s) that are not a JSON record with a step", path, damaged)
         if len(kept) != len(lines):
             atomic_write(path, lambda tmp: tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8"))
 
