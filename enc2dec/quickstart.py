@@ -25,7 +25,7 @@ DATES_CONFIG = {
     "model": {"type": "seq2seq", "cell": "lstm", "embed_size": 32, "hidden_size": 128, "n_layers": 1,
               "init_scale": None},
     "data": {"dataset": "dates", "n_train": 12000, "max_tokens": 3000},
-    "training": {"optimizer": "adam", "lr": 0.01, "max_epochs": 12, "max_minutes": 3.0, "best_metric": "valid_loss"},
+    "training": {"optimizer": "adam", "lr": 0.01, "max_epochs": 12, "best_metric": "valid_loss"},
     "decoding": {"method": "greedy", "valid_bleu_sentences": 0},
 }  # fmt: skip
 
