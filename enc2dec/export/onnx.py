@@ -16,6 +16,10 @@ log_probs: (B, V), next_h (, next_c), using ONNX's LSTM, GRU and RNN operators w
 with linear_before_reset=1). The source is reversed within each length inside the graph as `Seq2Seq._encode`
 does, and the encoder's `sequence_lens` keeps each sentence's final state at its own last token.
 
+The attention seq2seq (Bahdanau; Luong with dot, general or concat scores and input feeding) is in
+`onnx_attention.py`: its state adds memory, keys (projected once) and mask, which the decoder graph reads and the
+runtime carries, and its decoder also returns the attention weights.
+
 manifest.json names the model type, the opset, and each graph's file, inputs and outputs with their shapes (a
 string is a dynamic axis); for a step model also the state's names (`state`, decoder output `next_<name>`).
 `enc2dec.export.onnx_runtime.load` runs an exported folder. This module imports onnx only when called.
@@ -32,7 +36,11 @@ import numpy as np
 OPSET = 17  # Split/Squeeze/Unsqueeze/Slice take their axes as inputs (13+); well within every current runtime
 IR_VERSION = 8  # the IR of opset 17; newer onnx writes a newer IR by default that older runtimes refuse
 MANIFEST = "manifest.json"
-FLOAT, INT64 = 1, 7  # onnx.TensorProto.FLOAT, INT64 (kept as numbers so this module imports without onnx)
+FLOAT, INT64, BOOL = (
+    1,
+    7,
+    9,
+)  # onnx.TensorProto.FLOAT, INT64, BOOL (kept as numbers so this module imports without onnx)
 
 
 def _onnx() -> Any:
@@ -61,7 +69,8 @@ class Graph:
 
     def const(self, array: np.ndarray, stem: str = "const") -> str:
         name = self._fresh(stem)
-        self.initializers.append(_onnx().numpy_helper.from_array(np.ascontiguousarray(array), name))
+        array = np.asarray(array, order="C")  # not ascontiguousarray: it makes a scalar 1-D
+        self.initializers.append(_onnx().numpy_helper.from_array(array, name))
         return name
 
     def ints(self, *values: int) -> str:
@@ -159,25 +168,32 @@ def _blocks(w: np.ndarray, order: tuple[int, ...], H: int) -> np.ndarray:
 _OPS = {"lstm": ("LSTM", (0, 2, 1, 3)), "gru": ("GRU", (1, 0, 2)), "rnn": ("RNN", (0,))}
 
 
-def _cell_inputs(g: Graph, layer: Any, cell: str) -> tuple[list[str], dict[str, Any]]:
-    """W, R, B initializers of one recurrent layer in ONNX's layout: W (1, G*H, E), R (1, G*H, H), B (1, 2*G*H)."""
-    H = layer.hidden_size
+def _cell_inputs(g: Graph, block: Any, cell: str) -> tuple[list[str], dict[str, Any]]:
+    """W, R, B initializers of one recurrent layer (or a Bidirectional pair, forward then reverse) in ONNX's
+    layout: W (D, G*H, E), R (D, G*H, H), B (D, 2*G*H)."""
+    from enc2dec.recurrent import Bidirectional
+
+    layers = [block.forward_layer, block.reverse_layer] if isinstance(block, Bidirectional) else [block]
+    H = layers[0].hidden_size
     op, order = _OPS[cell]
-    w = _blocks(layer.w_x.value, order, H).T[None]
-    r = _blocks(layer.w_h.value, order, H).T[None]
-    wb = _blocks(layer.bias.value, order, H)
-    rb = np.zeros_like(wb)
-    attrs: dict[str, Any] = {"hidden_size": H}
-    if cell == "gru":  # the candidate's recurrent bias sits inside the reset gate's product: linear_before_reset
-        rb[2 * H :] = layer.bias_hn.value
-        attrs["linear_before_reset"] = 1
-    b = np.concatenate([wb, rb])[None]
-    return [g.const(w, f"{op}_W"), g.const(r, f"{op}_R"), g.const(b, f"{op}_B")], attrs
+    w, r, b = [], [], []
+    for layer in layers:
+        w.append(_blocks(layer.w_x.value, order, H).T)
+        r.append(_blocks(layer.w_h.value, order, H).T)
+        wb = _blocks(layer.bias.value, order, H)
+        rb = np.zeros_like(wb)
+        if cell == "gru":  # the candidate's recurrent bias sits inside the reset gate's product
+            rb[2 * H :] = layer.bias_hn.value
+        b.append(np.concatenate([wb, rb]))
+    attrs: dict[str, Any] = {"hidden_size": H, "direction": "bidirectional" if len(layers) == 2 else "forward"}
+    if cell == "gru":
+        attrs["linear_before_reset"] = 1  # enc2dec's (PyTorch's) GRU: r * (h w_h[n] + bias_hn)
+    return [g.const(np.stack(v), f"{op}_{k}") for v, k in ((w, "W"), (r, "R"), (b, "B"))], attrs
 
 
 def _stack(g: Graph, x: str, stack: Any, lengths: str, initial: dict[str, list[str]]) -> tuple[str, dict[str, str]]:
-    """x: (T, B, E) through the layers of a Stacked; initial: per state name, each layer's (1, B, H) or none
-    -> (top layer's Y: (T, B, H), final states per name as (L, B, H))."""
+    """x: (T, B, E) through the layers of a Stacked; initial: per state name, each layer's (D, B, H) or none
+    -> (top layer's Y: (T, B, D*H), final states per name as (L*D, B, H), row l*D + d as Stacked's)."""
     op = _OPS[stack.cell][0]
     names = ["h", "c"] if stack.has_cell else ["h"]
     finals: dict[str, list[str]] = {name: [] for name in names}
@@ -185,9 +201,10 @@ def _stack(g: Graph, x: str, stack: Any, lengths: str, initial: dict[str, list[s
         weights, attrs = _cell_inputs(g, layer, stack.cell)
         states = [initial[name][i] if initial else "" for name in names]
         outs = g.node(op, [x, *weights, lengths, *states], n_out=1 + len(names), **attrs)
-        x = g.node("Squeeze", [outs[0], g.ints(1)])  # Y: (T, 1, B, H) -> (T, B, H)
+        y = g.node("Transpose", [outs[0]], perm=[0, 2, 1, 3])  # Y: (T, D, B, H) -> (T, B, D, H)
+        x = g.node("Reshape", [y, g.ints(0, 0, -1)])  # (T, B, D*H): [forward; reverse]
         for name, out in zip(names, outs[1:]):
-            finals[name].append(out)  # (1, B, H)
+            finals[name].append(out)  # (D, B, H)
     joined = {name: parts[0] if len(parts) == 1 else g.node("Concat", parts, axis=0) for name, parts in finals.items()}
     return x, joined
 
@@ -245,6 +262,8 @@ def export_seq2seq(model: Any, out_dir: str | Path) -> dict[str, Any]:
 # -- a model, a saved model --------------------------------------------------------------------------------------
 def _exporter(model: Any, model_type: str | None) -> tuple[str, Any]:
     """(manifest kind, graph writer) for a model; ValueError for a family not exported yet."""
+    from enc2dec.export.onnx_attention import export_attention_seq2seq
+    from enc2dec.models.attention_seq2seq import AttentionSeq2Seq
     from enc2dec.models.dense import EncoderDecoder
     from enc2dec.models.seq2seq import Seq2Seq
 
@@ -252,8 +271,11 @@ def _exporter(model: Any, model_type: str | None) -> tuple[str, Any]:
         return "dense", export_dense
     if isinstance(model, Seq2Seq):
         return "step", export_seq2seq
+    if isinstance(model, AttentionSeq2Seq):
+        return "step", export_attention_seq2seq
     raise ValueError(
-        f"ONNX export covers the dense autoencoders, the VAE and seq2seq so far, got {model_type or type(model).__name__}"
+        "ONNX export covers the dense autoencoders, the VAE, seq2seq and attention_seq2seq so far, "
+        f"got {model_type or type(model).__name__}"
     )
 
 

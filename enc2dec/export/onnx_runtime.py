@@ -10,7 +10,8 @@
     codes = ae.encode(x); y = ae.decode(codes)
 
 `OnnxStepModel` is a `StepModel` (STYLE.md section 7): its state is the decoder graph's state inputs as a dict of
-arrays with batch on axis 0, so greedy_search, beam_search and sample run on it unchanged. onnxruntime is imported
+arrays with batch on axis 0 (the decoder graph returns next_<name> for what changes, and attention weights;
+what it only reads, such as the memory, is carried), so greedy_search, beam_search and sample run on it unchanged. onnxruntime is imported
 only here, when a folder is loaded.
 """
 
@@ -93,8 +94,11 @@ class OnnxStepModel:
         self.manifest = read_manifest(self.directory)
         self.encoder = _session(self.directory / self.manifest["encoder"]["file"], threads)
         self.decoder = _session(self.directory / self.manifest["decoder"]["file"], threads)
-        self.state_names = list(self.manifest.get("state", []))
-        self._outputs = ["log_probs", *(f"next_{name}" for name in self.state_names)]
+        self.state_names = [o.name for o in self.encoder.get_outputs()]
+        self._fed = [i.name for i in self.decoder.get_inputs() if i.name != "prev_ids"]
+        self._returned = [o.name for o in self.decoder.get_outputs()]  # log_probs, next_<name>s, attention
+        updated = {name.removeprefix("next_") for name in self._returned}
+        self._carried = [name for name in self._fed if name not in updated]  # read, never changed: memory, mask
 
     def encode(self, src_ids: np.ndarray, src_lengths: np.ndarray) -> DecoderState:
         feed = {
@@ -105,9 +109,11 @@ class OnnxStepModel:
 
     def step(self, prev_ids: np.ndarray, state: DecoderState) -> tuple[np.ndarray, DecoderState]:
         feed = {"prev_ids": prev_ids.astype(np.int64, copy=False)}
-        feed.update({name: np.ascontiguousarray(state[name]) for name in self.state_names})
-        log_probs, *states = self.decoder.run(self._outputs, feed)
-        return log_probs, dict(zip(self.state_names, states))
+        feed.update({name: np.ascontiguousarray(state[name]) for name in self._fed})
+        log_probs, *outputs = self.decoder.run(self._returned, feed)
+        new_state = {name: state[name] for name in self._carried}
+        new_state.update({name.removeprefix("next_"): v for name, v in zip(self._returned[1:], outputs)})
+        return log_probs, new_state
 
     def eval(self) -> OnnxStepModel:
         """Nothing to switch (a Translator calls it before decoding)."""

@@ -15,6 +15,7 @@ from enc2dec.decoding import decode_all  # noqa: E402
 from enc2dec.export import onnx_runtime  # noqa: E402
 from enc2dec.export.onnx import export_model, export_onnx  # noqa: E402
 from enc2dec.models import autoencoders as ae  # noqa: E402
+from enc2dec.models.attention_seq2seq import AttentionSeq2Seq, AttentionSeq2SeqConfig  # noqa: E402
 from enc2dec.models.seq2seq import Seq2Seq, Seq2SeqConfig  # noqa: E402
 from enc2dec.models.transformer import Transformer, TransformerConfig  # noqa: E402
 from enc2dec.models.vae import VAE, VAEConfig  # noqa: E402
@@ -86,25 +87,49 @@ def _random_source(rng: np.random.Generator, lengths: list[int], vocab: int) -> 
     return src, lengths
 
 
+def _check_steps(model, runtime, rng, vocab: int) -> None:
+    """Encoder states and 4 decoder steps (log-probs, states, attention) agree within TOL."""
+    src, lengths = _random_source(rng, [6, 2, 4, 1, 6], vocab)  # lengths in any order, padding between
+    ours, theirs = model.encode(src, lengths), runtime.encode(src, lengths)
+    prev = np.full(5, 2, dtype=np.int64)
+    for _ in range(4):
+        assert sorted(theirs) == sorted(ours)
+        for name in ours:
+            np.testing.assert_allclose(theirs[name], ours[name], atol=TOL, rtol=0, err_msg=name)
+        log_probs, ours = model.step(prev, ours)
+        their_log_probs, theirs = runtime.step(prev, theirs)
+        np.testing.assert_allclose(their_log_probs, log_probs, atol=TOL, rtol=0)
+        prev = log_probs.argmax(axis=1)
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("reverse", [True, False])
 def test_seq2seq_states_and_log_probs_match_step_by_step(cell, reverse, tmp_path):
     rng = np.random.default_rng(1)
     config = Seq2SeqConfig(cell=cell, embed_size=6, hidden_size=7, n_layers=2, init_scale=0.5, reverse_source=reverse)
     model = Seq2Seq(config, 20, 15, rng=rng).eval()
+    manifest = export_model(model, tmp_path)
+    assert manifest["state"] == (["h", "c"] if cell == "lstm" else ["h"])
+    _check_steps(model, onnx_runtime.load(tmp_path, threads=1), rng, 20)
+
+
+ATTENTION = [
+    {"cell": "gru"},
+    {"cell": "lstm", "score": "dot", "encoder_layers": 2, "decoder_layers": 2},
+    {"cell": "rnn", "score": "concat"},
+    {"cell": "lstm", "input_feeding": True},
+    {"cell": "gru", "attention": "bahdanau", "bidirectional": False, "encoder_layers": 2},
+    {"cell": "lstm", "attention": "bahdanau"},
+]
+
+
+@pytest.mark.parametrize("options", ATTENTION, ids=lambda o: "-".join(str(v) for v in o.values()))
+def test_attention_seq2seq_states_log_probs_and_weights_match_step_by_step(options, tmp_path):
+    rng = np.random.default_rng(2)
+    config = AttentionSeq2SeqConfig(embed_size=6, hidden_size=8, dropout=0.0, init_scale=0.5, **options)
+    model = AttentionSeq2Seq(config, 20, 15, rng=rng).eval()
     export_model(model, tmp_path)
-    runtime = onnx_runtime.load(tmp_path, threads=1)
-    src, lengths = _random_source(rng, [6, 2, 4, 1, 6], 20)  # lengths in any order, padding between
-    ours, theirs = model.encode(src, lengths), runtime.encode(src, lengths)
-    assert sorted(theirs) == sorted(ours) == (["c", "h"] if cell == "lstm" else ["h"])
-    prev = np.full(5, 2, dtype=np.int64)
-    for _ in range(4):
-        for name in ours:
-            np.testing.assert_allclose(theirs[name], ours[name], atol=TOL, rtol=0)
-        log_probs, ours = model.step(prev, ours)
-        their_log_probs, theirs = runtime.step(prev, theirs)
-        np.testing.assert_allclose(their_log_probs, log_probs, atol=TOL, rtol=0)
-        prev = log_probs.argmax(axis=1)
+    _check_steps(model, onnx_runtime.load(tmp_path, threads=1), rng, 20)
 
 
 SMALL = {
@@ -116,9 +141,16 @@ SMALL = {
 }
 
 
-@pytest.fixture(scope="module", params=["lstm", "gru"])
+MODELS = {
+    "lstm": {**SMALL["model"], "cell": "lstm"},
+    "gru": {**SMALL["model"], "cell": "gru"},
+    "attention": {"type": "attention_seq2seq", "cell": "gru", "embed_size": 16, "hidden_size": 32, "dropout": 0.0},
+}
+
+
+@pytest.fixture(scope="module", params=list(MODELS))
 def trained_dates(request, tmp_path_factory):
-    cfg = run.config_from_dict({**SMALL, "model": {**SMALL["model"], "cell": request.param}})
+    cfg = run.config_from_dict({**SMALL, "model": MODELS[request.param]})
     folder = tmp_path_factory.mktemp(f"dates_{request.param}")
     result = run.train(cfg, folder / "run")
     export_onnx(folder / "run", folder / "onnx")
@@ -140,7 +172,9 @@ def test_dates_greedy_and_beam_outputs_match(trained_dates, capsys):
         scores = [abs(best(a).score - best(b).score) for a, b, s in zip(ours, theirs, same) if s]
         assert max(scores) < 1e-3  # a sum of up to ~15 log-probabilities, each within TOL
     with capsys.disabled():
-        print(f"\n{result.model.config.cell}: identical outputs on {len(src)} dates sentences: {shares}")
+        print(
+            f"\n{type(model).__name__} {model.config.cell}: identical outputs on {len(src)} dates sentences: {shares}"
+        )
     assert min(shares.values()) >= 0.99
     assert len(distinct) > 50  # a model that tells sentences apart (100 steps: ~75 distinct outputs of 500)
 
@@ -156,8 +190,8 @@ def test_exported_translator_translates_like_the_saved_one(trained_dates):
 def test_unexported_family_and_bad_folders_are_clear_errors(tmp_path):
     config = TransformerConfig(model_size=8, n_heads=2, ff_size=16, n_encoder_layers=1, n_decoder_layers=1)
     model = Transformer(config, 10, 10, rng=np.random.default_rng(0))
-    with pytest.raises(ValueError, match="ONNX export covers the dense autoencoders, the VAE and seq2seq so far, "
-                                         "got Transformer"):  # fmt: skip
+    with pytest.raises(ValueError, match="ONNX export covers the dense autoencoders, the VAE, "
+                                         "seq2seq and attention_seq2seq so far, got Transformer"):  # fmt: skip
         export_model(model, tmp_path / "t")
     assert not (tmp_path / "t").exists()
     (tmp_path / "file").write_text("x")
