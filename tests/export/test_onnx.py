@@ -1,0 +1,210 @@
+"""ONNX export: graphs checked by onnx.checker, run by onnxruntime, agreeing with enc2dec on the same weights."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx", reason="ONNX export needs onnx (pip install '.[export]')")
+pytest.importorskip("onnxruntime", reason="running ONNX exports needs onnxruntime (pip install '.[export]')")
+
+from enc2dec import run  # noqa: E402
+from enc2dec.decoding import decode_all  # noqa: E402
+from enc2dec.export import onnx_runtime  # noqa: E402
+from enc2dec.export.onnx import export_model, export_onnx  # noqa: E402
+from enc2dec.models import autoencoders as ae  # noqa: E402
+from enc2dec.models.attention_seq2seq import AttentionSeq2Seq, AttentionSeq2SeqConfig  # noqa: E402
+from enc2dec.models.seq2seq import Seq2Seq, Seq2SeqConfig  # noqa: E402
+from enc2dec.models.transformer import Transformer, TransformerConfig  # noqa: E402
+from enc2dec.models.vae import VAE, VAEConfig  # noqa: E402
+
+TOL = 1e-4  # float32: the runtimes sum products in other orders
+
+DENSE = [
+    (ae.Autoencoder, ae.AutoencoderConfig(input_size=12, context_size=3, hidden_sizes=(10, 8), loss="bce")),
+    (ae.Autoencoder, ae.AutoencoderConfig(input_size=12, context_size=3, hidden_sizes=(8,), activation="gelu")),
+    (ae.DenoisingAutoencoder, ae.DenoisingConfig(input_size=12, context_size=3, activation="leaky_relu")),
+    (
+        ae.SparseAutoencoder,
+        ae.SparseConfig(
+            input_size=12,
+            context_size=4,
+            hidden_sizes=(8,),
+            activation="relu",
+            context_activation="sigmoid",
+            sparsity="kl",
+        ),
+    ),  # fmt: skip
+    (ae.ContractiveAutoencoder, ae.ContractiveConfig(input_size=12, context_size=2, activation="sigmoid")),
+    (VAE, VAEConfig(input_size=12, context_size=3, hidden_sizes=(8,), decoder="bernoulli")),
+    (VAE, VAEConfig(input_size=12, context_size=3, hidden_sizes=(8,), decoder="gaussian")),
+]
+
+
+@pytest.mark.parametrize("cls, config", DENSE, ids=lambda v: getattr(v, "__name__", ""))
+def test_dense_graphs_match_codes_and_reconstructions(cls, config, tmp_path):
+    rng = np.random.default_rng(0)
+    model = cls.from_config(config, rng=rng).eval()
+    manifest = export_model(model, tmp_path)
+    runtime = onnx_runtime.load(tmp_path, threads=1)
+    x = rng.random((9, 12), dtype=np.float32)
+    np.testing.assert_allclose(runtime.encode(x), model.encode(x), atol=TOL, rtol=0)
+    np.testing.assert_allclose(runtime.reconstruct(x), model.reconstruct(x), atol=TOL, rtol=0)
+    codes = rng.standard_normal((5, config.context_size), dtype=np.float32)
+    np.testing.assert_allclose(runtime.decode(codes), model.decode_mean(codes), atol=TOL, rtol=0)
+    assert runtime.decode(codes).shape == (5, 12) and manifest["decoder"]["outputs"] == {"reconstruction": ["N", 12]}
+    if cls is VAE:
+        mean, log_variance = model.encode_gaussian(x)
+        outputs = runtime.encode_outputs(x)
+        np.testing.assert_allclose(outputs["log_variance"], log_variance, atol=TOL, rtol=0)
+        assert list(outputs) == ["mean", "log_variance"]
+
+
+def test_saved_autoencoder_exports_from_its_run_folder(tmp_path):
+    cfg = run.config_from_dict({
+        "task": "autoencoder",
+        "data": {"dataset": "digits", "n_train": 100, "n_valid": 50, "n_test": 50, "batch_size": 50},
+        "model": {"type": "autoencoder", "input_size": 64, "context_size": 2, "hidden_sizes": [16], "loss": "bce"},
+        "training": {"best_metric": "valid_mse", "max_steps": 2, "eval_every_steps": 2},
+    })  # fmt: skip
+    result = run.train(cfg, tmp_path / "run")
+    manifest = export_onnx(tmp_path / "run", tmp_path / "onnx")
+    assert manifest["model_type"] == "autoencoder" and manifest["kind"] == "dense"
+    assert json.loads((tmp_path / "onnx" / "manifest.json").read_text()) == manifest
+    assert manifest["encoder"]["inputs"] == {"x": ["N", 64]} and manifest["encoder"]["outputs"] == {"codes": ["N", 2]}
+    x = result.data.x["test"]
+    runtime = onnx_runtime.load(tmp_path / "onnx", threads=1)
+    np.testing.assert_allclose(runtime.reconstruct(x), result.model.reconstruct(x), atol=TOL, rtol=0)
+
+
+# -- seq2seq ------------------------------------------------------------------------------------------------------
+def _random_source(rng: np.random.Generator, lengths: list[int], vocab: int) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.array(lengths, dtype=np.int64)
+    src = rng.integers(4, vocab, (len(lengths), lengths.max())).astype(np.int64)
+    src[np.arange(lengths.max())[None, :] >= lengths[:, None]] = 0  # padding
+    return src, lengths
+
+
+def _check_steps(model, runtime, rng, vocab: int) -> None:
+    """Encoder states and 4 decoder steps (log-probs, states, attention) agree within TOL."""
+    src, lengths = _random_source(rng, [6, 2, 4, 1, 6], vocab)  # lengths in any order, padding between
+    ours, theirs = model.encode(src, lengths), runtime.encode(src, lengths)
+    prev = np.full(5, 2, dtype=np.int64)
+    for _ in range(4):
+        assert sorted(theirs) == sorted(ours)
+        for name in ours:
+            np.testing.assert_allclose(theirs[name], ours[name], atol=TOL, rtol=0, err_msg=name)
+        log_probs, ours = model.step(prev, ours)
+        their_log_probs, theirs = runtime.step(prev, theirs)
+        np.testing.assert_allclose(their_log_probs, log_probs, atol=TOL, rtol=0)
+        prev = log_probs.argmax(axis=1)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("reverse", [True, False])
+def test_seq2seq_states_and_log_probs_match_step_by_step(cell, reverse, tmp_path):
+    rng = np.random.default_rng(1)
+    config = Seq2SeqConfig(cell=cell, embed_size=6, hidden_size=7, n_layers=2, init_scale=0.5, reverse_source=reverse)
+    model = Seq2Seq(config, 20, 15, rng=rng).eval()
+    manifest = export_model(model, tmp_path)
+    assert manifest["state"] == (["h", "c"] if cell == "lstm" else ["h"])
+    _check_steps(model, onnx_runtime.load(tmp_path, threads=1), rng, 20)
+
+
+ATTENTION = [
+    {"cell": "gru"},
+    {"cell": "lstm", "score": "dot", "encoder_layers": 2, "decoder_layers": 2},
+    {"cell": "rnn", "score": "concat"},
+    {"cell": "lstm", "input_feeding": True},
+    {"cell": "gru", "attention": "bahdanau", "bidirectional": False, "encoder_layers": 2},
+    {"cell": "lstm", "attention": "bahdanau"},
+]
+
+
+@pytest.mark.parametrize("options", ATTENTION, ids=lambda o: "-".join(str(v) for v in o.values()))
+def test_attention_seq2seq_states_log_probs_and_weights_match_step_by_step(options, tmp_path):
+    rng = np.random.default_rng(2)
+    config = AttentionSeq2SeqConfig(embed_size=6, hidden_size=8, dropout=0.0, init_scale=0.5, **options)
+    model = AttentionSeq2Seq(config, 20, 15, rng=rng).eval()
+    export_model(model, tmp_path)
+    _check_steps(model, onnx_runtime.load(tmp_path, threads=1), rng, 20)
+
+
+SMALL = {
+    "task": "translation",
+    "model": {"type": "seq2seq", "embed_size": 16, "hidden_size": 32, "n_layers": 2, "init_scale": None},
+    "data": {"dataset": "dates", "n_train": 400, "max_tokens": 1000},
+    "training": {"max_steps": 100, "eval_every_steps": 100, "lr": 0.02, "best_metric": "valid_loss"},
+    "decoding": {"beam_size": 3, "valid_bleu_sentences": 0, "batch_size": 100},
+}
+
+
+MODELS = {
+    "lstm": {**SMALL["model"], "cell": "lstm"},
+    "gru": {**SMALL["model"], "cell": "gru"},
+    "attention": {"type": "attention_seq2seq", "cell": "gru", "embed_size": 16, "hidden_size": 32, "dropout": 0.0},
+}
+
+
+@pytest.fixture(scope="module", params=list(MODELS))
+def trained_dates(request, tmp_path_factory):
+    cfg = run.config_from_dict({**SMALL, "model": MODELS[request.param]})
+    folder = tmp_path_factory.mktemp(f"dates_{request.param}")
+    result = run.train(cfg, folder / "run")
+    export_onnx(folder / "run", folder / "onnx")
+    return result, folder / "onnx"
+
+
+def test_dates_greedy_and_beam_outputs_match(trained_dates, capsys):
+    result, exported = trained_dates
+    model, runtime = result.model, onnx_runtime.load(exported, threads=1)
+    src = result.data.valid.src  # 500 sentences
+    shares, distinct = {}, set()
+    for method, options in (("greedy", {}), ("beam", {"beam_size": 3})):
+        ours = decode_all(model, src, method=method, batch_size=100, **options)
+        theirs = decode_all(runtime, src, method=method, batch_size=100, **options)
+        best = (lambda r: r[0]) if method == "beam" else (lambda r: r)
+        same = [best(a).tokens == best(b).tokens for a, b in zip(ours, theirs)]
+        shares[method] = sum(same) / len(same)
+        distinct |= {tuple(best(a).tokens) for a in ours}
+        scores = [abs(best(a).score - best(b).score) for a, b, s in zip(ours, theirs, same) if s]
+        assert max(scores) < 1e-3  # a sum of up to ~15 log-probabilities, each within TOL
+    with capsys.disabled():
+        print(
+            f"\n{type(model).__name__} {model.config.cell}: identical outputs on {len(src)} dates sentences: {shares}"
+        )
+    assert min(shares.values()) >= 0.99
+    assert len(distinct) > 50  # a model that tells sentences apart (100 steps: ~75 distinct outputs of 500)
+
+
+def test_exported_translator_translates_like_the_saved_one(trained_dates):
+    result, exported = trained_dates
+    translator = onnx_runtime.load_translator(exported, threads=1)
+    sentences = ["3 March 1999", "14.07.89", "Tuesday, 1 May 2001"]
+    assert translator.translate(sentences) == run.load(result.out_dir).trained.translate(sentences)
+
+
+# -- errors -------------------------------------------------------------------------------------------------------
+def test_unexported_family_and_bad_folders_are_clear_errors(tmp_path):
+    config = TransformerConfig(model_size=8, n_heads=2, ff_size=16, n_encoder_layers=1, n_decoder_layers=1)
+    model = Transformer(config, 10, 10, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="ONNX export covers the dense autoencoders, the VAE, "
+                                         "seq2seq and attention_seq2seq so far, got Transformer"):  # fmt: skip
+        export_model(model, tmp_path / "t")
+    assert not (tmp_path / "t").exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match=r"--out .*file: exists and is not a folder"):
+        export_model(ae.Autoencoder.from_config(DENSE[0][1], rng=np.random.default_rng(0)), tmp_path / "file")
+    with pytest.raises(FileNotFoundError, match=r"not an ONNX export folder \(no manifest.json\)"):
+        onnx_runtime.load(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"kind": "graph"}')
+    with pytest.raises(ValueError, match=r"manifest.json: 'kind' must be one of \['dense', 'step'\], got 'graph'"):
+        onnx_runtime.load(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"kind": "dense", "encoder": {"file": "e.onnx"}, "decoder": 3}')
+    with pytest.raises(ValueError, match="'decoder' must be an object with a 'file', got 3"):
+        onnx_runtime.load(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"kind": "dense", "encoder": {"file": "e.onnx"}, "decoder": {"file": ""}}')
+    with pytest.raises(FileNotFoundError, match=r"e.onnx: the graph named by manifest.json is missing"):
+        onnx_runtime.load(tmp_path)
