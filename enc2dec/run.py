@@ -145,16 +145,18 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = False,
+    pictures: bool = True,
     data: Any = None,
 ) -> RunResult:
-    """Train cfg's model on cfg's data into run folder `out_dir` (resume: continue the run there from last/)."""
+    """Train cfg's model on cfg's data into run folder `out_dir` (resume: continue the run there from last/);
+    pictures: the loss curve (loss.png) and the task's pictures of the best model."""
     out = prepare_out_dir(out_dir, resume=resume, overwrite=overwrite)
     task = make_task(cfg)
     with task.compute_limits():
-        return _train(task, cfg, out, resume, progress, data)
+        return _train(task, cfg, out, resume, progress, pictures, data)
 
 
-def _train(task: Task, cfg: Any, out: Path, resume: bool, progress: bool, data: Any) -> RunResult:
+def _train(task: Task, cfg: Any, out: Path, resume: bool, progress: bool, pictures: bool, data: Any) -> RunResult:
     data = task.load_data() if data is None else data
     sizes = task.split_sizes(data)
     log.info("data: %s", sizes)
@@ -175,8 +177,12 @@ def _train(task: Task, cfg: Any, out: Path, resume: bool, progress: bool, data: 
     model.eval()
     metric = cfg.training.best_metric
     best = next((r for r in history.evals if r.get(metric) == trainer.best), history.evals[-1])
-    pictures = task.report(model, data, out)
-    return RunResult(out, task, model, data, history, best, trainer.elapsed / 60, pictures)
+    drawn = {}
+    if pictures:
+        from enc2dec.plots import plot_history
+
+        drawn = {"loss": plot_history(history, out / "loss.png"), **task.report(model, data, out)}
+    return RunResult(out, task, model, data, history, best, trainer.elapsed / 60, drawn)
 
 
 # -- saved models -------------------------------------------------------------------------------------------------

@@ -10,6 +10,12 @@ import pytest
 from enc2dec import run
 from enc2dec.training import checkpoint
 
+
+def _train(cfg, out, **options):
+    """run.train without pictures (matplotlib costs seconds a run; the task tests check the pictures)."""
+    return run.train(cfg, out, pictures=False, **options)
+
+
 SMALL = {
     "task": "autoencoder",
     "model": {"type": "autoencoder", "input_size": 64, "context_size": 2, "hidden_sizes": [16]},
@@ -23,7 +29,7 @@ def _cfg(**training):
 
 
 def test_best_is_the_checkpoint_with_the_best_validation_metric(tmp_path):
-    result = run.train(_cfg(), tmp_path / "r")
+    result = _train(_cfg(), tmp_path / "r")
     evals = result.history.evals
     assert [e["step"] for e in evals] == [4, 8]
     best = min(evals, key=lambda e: e["valid_mse"])
@@ -35,19 +41,19 @@ def test_best_is_the_checkpoint_with_the_best_validation_metric(tmp_path):
 
 
 def test_a_budget_ending_before_the_first_evaluation_still_gives_a_best(tmp_path):
-    result = run.train(_cfg(max_steps=3, eval_every_steps=100), tmp_path / "r")
+    result = _train(_cfg(max_steps=3, eval_every_steps=100), tmp_path / "r")
     assert [e["step"] for e in result.history.evals] == [3]
     assert run.load(tmp_path / "r").directory == tmp_path / "r" / "best"
 
 
 def test_a_run_folder_is_not_trained_into_twice(tmp_path):
-    run.train(_cfg(), tmp_path / "r")
+    _train(_cfg(), tmp_path / "r")
     with pytest.raises(
         ValueError, match=r"holds a run already: continue it with --resume .* or replace it with --overwrite"
     ):
-        run.train(_cfg(), tmp_path / "r")
+        _train(_cfg(), tmp_path / "r")
     (tmp_path / "r" / "ckpt-4").mkdir()
-    run.train(_cfg(max_steps=4), tmp_path / "r", overwrite=True)
+    _train(_cfg(max_steps=4), tmp_path / "r", overwrite=True)
     assert not (tmp_path / "r" / "ckpt-4").exists()
     lines = (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [4]  # the old run's lines are gone
@@ -56,15 +62,15 @@ def test_a_run_folder_is_not_trained_into_twice(tmp_path):
 def test_out_must_be_a_folder_and_resume_needs_a_run(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="--out .*file: exists and is not a folder"):
-        run.train(_cfg(), tmp_path / "file")
+        _train(_cfg(), tmp_path / "file")
     with pytest.raises(ValueError, match="--resume .*: no run to continue"):
-        run.train(_cfg(), tmp_path / "empty", resume=True)
+        _train(_cfg(), tmp_path / "empty", resume=True)
 
 
 def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
-    whole = run.train(_cfg(max_steps=12), tmp_path / "whole")
-    run.train(_cfg(max_steps=4), tmp_path / "part")
-    resumed = run.train(_cfg(max_steps=12), tmp_path / "part", resume=True)
+    whole = _train(_cfg(max_steps=12), tmp_path / "whole")
+    _train(_cfg(max_steps=4), tmp_path / "part")
+    resumed = _train(_cfg(max_steps=12), tmp_path / "part", resume=True)
     for name, value in whole.model.state_dict().items():
         np.testing.assert_array_equal(resumed.model.state_dict()[name], value)
     lines = [json.loads(line) for line in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]
@@ -74,10 +80,10 @@ def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path):
 
 @pytest.mark.filterwarnings("ignore:overflow")
 def test_non_finite_training_stops_before_saving(tmp_path):
-    run.train(_cfg(max_steps=4), tmp_path / "r")
+    _train(_cfg(max_steps=4), tmp_path / "r")
     before = (tmp_path / "r" / "last" / checkpoint.MODEL_FILE).read_bytes()
     with pytest.raises(FloatingPointError, match="not finite|is nan|is inf"):
-        run.train(_cfg(max_steps=40, eval_every_steps=1, lr=1e30, clip_norm=None), tmp_path / "r", resume=True)
+        _train(_cfg(max_steps=40, eval_every_steps=1, lr=1e30, clip_norm=None), tmp_path / "r", resume=True)
     assert (tmp_path / "r" / "last" / checkpoint.MODEL_FILE).read_bytes() == before
 
 
@@ -90,7 +96,7 @@ def test_model_dir_names_what_is_missing(tmp_path):
 
 
 def test_evaluate_takes_valid_or_test_only(tmp_path):
-    run.train(_cfg(max_steps=2), tmp_path / "r")
+    _train(_cfg(max_steps=2), tmp_path / "r")
     with pytest.raises(ValueError, match="--split must be 'valid' or 'test', got 'train'"):
         run.evaluate(tmp_path / "r", "train")
 
@@ -111,9 +117,9 @@ def test_every_config_file_loads():
 
 
 def test_a_damaged_metrics_log_does_not_stop_a_resume(tmp_path):
-    run.train(_cfg(max_steps=4), tmp_path / "r")
+    _train(_cfg(max_steps=4), tmp_path / "r")
     log = tmp_path / "r" / "metrics.jsonl"
     log.write_bytes(log.read_bytes() + b'\xff\xfe{"step": \n')  # damaged bytes and a torn line
-    run.train(_cfg(max_steps=8), tmp_path / "r", resume=True)
+    _train(_cfg(max_steps=8), tmp_path / "r", resume=True)
     steps = [json.loads(line)["step"] for line in log.read_text(encoding="utf-8").splitlines()]
     assert steps == [4, 8]

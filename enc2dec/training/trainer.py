@@ -166,8 +166,8 @@ def evaluate_loss(model: Module, batches: Iterable[Any]) -> float:
 
 
 class Trainer:
-    """fit(train, valid) trains `model` under `config`; with out_dir it writes last/ and best/ checkpoints,
-    metrics.jsonl and loss.png. evaluate(model) -> dict adds metrics (BLEU, ...) to each evaluation.
+    """fit(train, valid) trains `model` under `config`; with out_dir it writes last/ and best/ checkpoints and
+    metrics.jsonl. evaluate(model) -> dict adds metrics (BLEU, ...) to each evaluation.
     checkpoint_files(): extra files for each checkpoint (file name -> writer), e.g. the vocabularies."""
 
     def __init__(
@@ -253,10 +253,6 @@ class Trainer:
         if not self.history.evals or self.history.evals[-1]["step"] != self.step:
             self._evaluate(train, valid, start)  # the budget ended between two evaluations
         self.elapsed = time.perf_counter() - start
-        if self.out_dir is not None:
-            from enc2dec.plots import plot_history
-
-            plot_history(self.history, self.out_dir / "loss.png")
         return self.history
 
     def _budget_spent(self, train: Any, start: float) -> bool:

@@ -20,6 +20,12 @@ from enc2dec.models.seq2seq import Seq2Seq, Seq2SeqConfig  # noqa: E402
 from enc2dec.models.transformer import Transformer, TransformerConfig  # noqa: E402
 from enc2dec.models.vae import VAE, VAEConfig  # noqa: E402
 
+
+def _train(cfg, out, **options):
+    """run.train without pictures (matplotlib costs seconds a run; the task tests check the pictures)."""
+    return run.train(cfg, out, pictures=False, **options)
+
+
 TOL = 1e-4  # float32: the runtimes sum products in other orders
 
 DENSE = [
@@ -69,7 +75,7 @@ def test_saved_autoencoder_exports_from_its_run_folder(tmp_path):
         "model": {"type": "autoencoder", "input_size": 64, "context_size": 2, "hidden_sizes": [16], "loss": "bce"},
         "training": {"best_metric": "valid_mse", "max_steps": 2, "eval_every_steps": 2},
     })  # fmt: skip
-    result = run.train(cfg, tmp_path / "run")
+    result = _train(cfg, tmp_path / "run")
     manifest = export_onnx(tmp_path / "run", tmp_path / "onnx")
     assert manifest["model_type"] == "autoencoder" and manifest["kind"] == "dense"
     assert json.loads((tmp_path / "onnx" / "manifest.json").read_text()) == manifest
@@ -152,7 +158,7 @@ MODELS = {
 def trained_dates(request, tmp_path_factory):
     cfg = run.config_from_dict({**SMALL, "model": MODELS[request.param]})
     folder = tmp_path_factory.mktemp(f"dates_{request.param}")
-    result = run.train(cfg, folder / "run")
+    result = _train(cfg, folder / "run")
     export_onnx(folder / "run", folder / "onnx")
     return result, folder / "onnx"
 

@@ -7,6 +7,12 @@ import pytest
 from enc2dec import cli, run
 from enc2dec.tasks.alignment import align
 
+
+def _train(cfg, out, **options):
+    """run.train without pictures (matplotlib costs seconds a run; the task tests check the pictures)."""
+    return run.train(cfg, out, pictures=False, **options)
+
+
 SMALL = {
     "task": "translation",
     "model": {"type": "attention_seq2seq", "embed_size": 8, "hidden_size": 16, "dropout": 0.0},
@@ -18,7 +24,7 @@ SMALL = {
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    return run.train(run.config_from_dict(SMALL), tmp_path_factory.mktemp("run") / "r")
+    return _train(run.config_from_dict(SMALL), tmp_path_factory.mktemp("run") / "r")
 
 
 def test_saved_attention_model_aligns_like_the_trained_one(trained):
@@ -38,6 +44,6 @@ def test_cli_plot_attention_writes_a_png(trained, tmp_path, capsys):
 def test_plot_attention_needs_a_model_with_attention(tmp_path):
     cfg = run.config_from_dict({**SMALL, "model": {"type": "seq2seq", "embed_size": 4, "hidden_size": 4},
                                 "training": {"max_steps": 1}})  # fmt: skip
-    result = run.train(cfg, tmp_path / "s2s")
+    result = _train(cfg, tmp_path / "s2s")
     with pytest.raises(ValueError, match=r"plot-attention: Seq2Seq puts no attention weights"):
         align(run.load(result.out_dir).trained, "3 March 1999")

@@ -47,7 +47,6 @@ def test_checkpoint_files_and_metrics_log(tmp_path):
     trainer.fit(ArrayBatcher(x, x, batch_size=10), valid=[(x, x)])
     for name in ("model.safetensors", "optimizer.safetensors", "config.yaml", "trainer_state.json"):
         assert (tmp_path / "last" / name).is_file() and (tmp_path / "best" / name).is_file()
-    assert (tmp_path / "loss.png").is_file()
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records if "valid_loss" in r] == [1, 2]
     assert not list(tmp_path.rglob(".*tmp*"))  # no temporary files left behind
