@@ -22,7 +22,7 @@ from typing import Any
 from enc2dec import config as config_io
 from enc2dec.files import clean_leftovers
 from enc2dec.tasks import TASK_NAMES, Task, task_class
-from enc2dec.training import History, Trainer, checkpoint
+from enc2dec.training import History, Trainer, checkpoint, distributed
 
 log = logging.getLogger(__name__)
 
@@ -149,15 +149,31 @@ def train(
     overwrite: bool = False,
     progress: bool = False,
     data: Any = None,
+    comm: Any = None,
 ) -> RunResult:
-    """Train cfg's model on cfg's data into run folder `out_dir` (resume: continue the run there from last/)."""
-    out = prepare_out_dir(out_dir, resume=resume, overwrite=overwrite)
+    """Train cfg's model on cfg's data into run folder `out_dir` (resume: continue the run there from last/).
+
+    comm: the processes training together; by default distributed.world(): all those of `mpiexec -n N`, or this
+    one alone. Rank 0 prepares and writes the run folder; every rank returns the result (pictures: rank 0's)."""
+    comm = distributed.world() if comm is None else comm
+    error = None
+    if comm.rank == 0:
+        try:
+            prepare_out_dir(out_dir, resume=resume, overwrite=overwrite)
+        except (ValueError, OSError) as err:
+            if comm.size == 1:
+                raise
+            error = [isinstance(err, ValueError), str(err)]
+    error = comm.bcast_json(error)
+    if error is not None:  # every rank stops with rank 0's error
+        raise (ValueError if error[0] else OSError)(error[1])
+    out = Path(out_dir)
     task = make_task(cfg)
     with task.compute_limits():
-        return _train(task, cfg, out, resume, progress, data)
+        return _train(task, cfg, out, resume, progress, data, comm)
 
 
-def _train(task: Task, cfg: Any, out: Path, resume: bool, progress: bool, data: Any) -> RunResult:
+def _train(task: Task, cfg: Any, out: Path, resume: bool, progress: bool, data: Any, comm: Any) -> RunResult:
     data = task.load_data() if data is None else data
     sizes = task.split_sizes(data)
     log.info("data: %s", sizes)
@@ -170,15 +186,17 @@ def _train(task: Task, cfg: Any, out: Path, resume: bool, progress: bool, data: 
         evaluate=lambda m: task.validate(m, data),
         run_config=config_io.to_dict(cfg),
         checkpoint_files=lambda: task.model_files(data),
+        comm=comm,
     )
-    checkpoint.save_json(out / RUN_FILE, {"task": cfg.task, "model": type(model).__name__, "splits": sizes})
+    if comm.rank == 0:
+        checkpoint.save_json(out / RUN_FILE, {"task": cfg.task, "model": type(model).__name__, "splits": sizes})
     history = trainer.fit(train_batches, valid_batches, resume=out / LAST if resume else None)
     if trainer.best_weights is not None:
         model.load_state_dict(trainer.best_weights)
     model.eval()
     metric = cfg.training.best_metric
     best = next((r for r in history.evals if r.get(metric) == trainer.best), history.evals[-1])
-    pictures = task.report(model, data, out)
+    pictures = task.report(model, data, out) if comm.rank == 0 else {}
     return RunResult(out, task, model, data, history, best, trainer.elapsed / 60, pictures)
 
 
