@@ -41,12 +41,23 @@ def _quickstart(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from enc2dec import run
+    from enc2dec.training import distributed
 
     cfg = run.with_data_dir(run.load_config(args.config, args.set), args.data_dir)
     out = args.out or args.resume or f"runs/{Path(args.config).stem}"
     if args.resume and Path(args.resume).resolve() != Path(out).resolve():
         raise ValueError(f"--resume {args.resume} continues the run in that folder; --out {args.out} names another")
-    result = run.train(cfg, out, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet)
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    launched = distributed.launched_size()
+    if args.workers > 1 and launched == 1:
+        return _train_workers(args, out)
+    if args.workers > 1 and launched != args.workers:
+        raise ValueError(f"--workers {args.workers}, but the MPI launcher started {launched} processes")
+    comm = distributed.world()
+    result = run.train(cfg, out, resume=bool(args.resume), overwrite=args.overwrite, progress=not args.quiet, comm=comm)
+    if comm.rank != 0:
+        return 0
     best = {k: v for k, v in result.best.items() if k.startswith("valid_")}
     shown = ", ".join(f"{k} {v:.4g}" for k, v in best.items())
     print(f"trained {result.minutes:.1f} min, {result.history.evals[-1]['step']} steps")
@@ -56,6 +67,39 @@ def _train(args: argparse.Namespace) -> int:
         print(f"{name}: {path}")
     print(f"next: enc2dec evaluate --model {result.out_dir} --split valid")
     return 0
+
+
+def _train_workers(args: argparse.Namespace, out: str) -> int:
+    """`train --workers N`: the same command again, as N processes under mpiexec (the mpi extra)."""
+    import importlib.util
+    import shutil
+    import subprocess
+
+    from enc2dec.training.distributed import MPI_EXTRA
+
+    beside = Path(sys.executable).parent / "mpiexec"  # the mpich wheel's, in this environment
+    mpiexec = str(beside) if beside.is_file() else shutil.which("mpiexec")
+    if mpiexec is None or importlib.util.find_spec("mpi4py") is None:
+        missing = " and ".join(
+            n for n, ok in (("mpi4py", importlib.util.find_spec("mpi4py")), ("mpiexec", mpiexec)) if not ok
+        )
+        raise ValueError(f"--workers {args.workers} needs {missing}, not installed: {MPI_EXTRA}")
+    argv = list(args.argv)
+    for i, arg in enumerate(argv):
+        if arg == "--workers":
+            del argv[i : i + 2]
+            break
+        if arg.startswith("--workers="):
+            del argv[i]
+            break
+    command = [mpiexec, "-n", str(args.workers), sys.executable, "-m", "enc2dec.cli", *argv]
+    code = subprocess.run(command).returncode
+    if code in (0, 2):  # done, or a user error the workers have printed
+        return code
+    raise ChildProcessError(
+        f"the {args.workers} worker processes ended with exit status {code} (a process failed or was killed); "
+        f"{out}/last holds the last complete checkpoint: continue with --resume {out}"
+    )
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -337,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None, help="data folder (else $ENC2DEC_DATA or ~/.cache/enc2dec)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. training.lr=1e-3")
     p.add_argument("--resume", default=None, metavar="DIR", help="continue the run in DIR from its last/")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="train data-parallel on N processes (starts mpiexec; needs the mpi extra)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace the run that --out holds")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -405,16 +451,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return args.handler(args)
-    except (ValueError, TypeError, OSError, FloatingPointError) as err:
+    except (ValueError, TypeError, OSError, FloatingPointError, ImportError) as err:
         message = " ".join(str(err).split("\n"))
-        print(f"enc2dec {args.verb}: error: {message}", file=sys.stderr)
-        return 2
+        if _mpi_rank() in (None, 0):  # under MPI the ranks fail alike: one line, from rank 0
+            print(f"enc2dec {args.verb}: error: {message}", file=sys.stderr, flush=True)
+        return _end_job(2)
     except KeyboardInterrupt:
         print(f"enc2dec {args.verb}: interrupted", file=sys.stderr)
-        return 130
+        return _end_job(130)
+    except Exception:
+        if _mpi_rank() is None:
+            raise
+        import traceback
+
+        traceback.print_exc()
+        return _end_job(1)
+
+
+def _mpi_rank() -> int | None:
+    """This process's rank when started by an MPI launcher with several processes; None when not."""
+    from enc2dec.training import distributed
+
+    try:
+        return distributed.world().rank if distributed.launched_size() > 1 else None
+    except ImportError:  # launched by MPI without mpi4py: each process is alone
+        return None
+
+
+def _end_job(code: int) -> int:
+    """Under MPI, a failing process ends the whole job (the others would wait for it forever)."""
+    from enc2dec.training import distributed
+
+    if _mpi_rank() is not None:
+        sys.stderr.flush()
+        distributed.world().abort(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from typing import Any
 from enc2dec import config as config_io
 from enc2dec.files import clean_leftovers
 from enc2dec.tasks import TASK_NAMES, Task, task_class
-from enc2dec.training import History, Trainer, checkpoint
+from enc2dec.training import History, Trainer, checkpoint, distributed
 
 log = logging.getLogger(__name__)
 
@@ -147,16 +147,34 @@ def train(
     progress: bool = False,
     pictures: bool = True,
     data: Any = None,
+    comm: Any = None,
 ) -> RunResult:
     """Train cfg's model on cfg's data into run folder `out_dir` (resume: continue the run there from last/);
-    pictures: the loss curve (loss.png) and the task's pictures of the best model."""
-    out = prepare_out_dir(out_dir, resume=resume, overwrite=overwrite)
+    pictures: the loss curve (loss.png) and the task's pictures of the best model.
+
+    comm: the processes training together; by default distributed.world(): all those of `mpiexec -n N`, or this
+    one alone. Rank 0 prepares and writes the run folder; every rank returns the result (pictures: rank 0's)."""
+    comm = distributed.world() if comm is None else comm
+    error = None
+    if comm.rank == 0:
+        try:
+            prepare_out_dir(out_dir, resume=resume, overwrite=overwrite)
+        except (ValueError, OSError) as err:
+            if comm.size == 1:
+                raise
+            error = [isinstance(err, ValueError), str(err)]
+    error = comm.bcast_json(error)
+    if error is not None:  # every rank stops with rank 0's error
+        raise (ValueError if error[0] else OSError)(error[1])
+    out = Path(out_dir)
     task = make_task(cfg)
     with task.compute_limits():
-        return _train(task, cfg, out, resume, progress, pictures, data)
+        return _train(task, cfg, out, resume, progress, pictures, data, comm)
 
 
-def _train(task: Task, cfg: Any, out: Path, resume: bool, progress: bool, pictures: bool, data: Any) -> RunResult:
+def _train(
+    task: Task, cfg: Any, out: Path, resume: bool, progress: bool, pictures: bool, data: Any, comm: Any
+) -> RunResult:
     data = task.load_data() if data is None else data
     sizes = task.split_sizes(data)
     log.info("data: %s", sizes)
@@ -169,8 +187,10 @@ def _train(task: Task, cfg: Any, out: Path, resume: bool, progress: bool, pictur
         evaluate=lambda m: task.validate(m, data),
         run_config=config_io.to_dict(cfg),
         checkpoint_files=lambda: task.model_files(data),
+        comm=comm,
     )
-    checkpoint.save_json(out / RUN_FILE, {"task": cfg.task, "model": type(model).__name__, "splits": sizes})
+    if comm.rank == 0:
+        checkpoint.save_json(out / RUN_FILE, {"task": cfg.task, "model": type(model).__name__, "splits": sizes})
     history = trainer.fit(train_batches, valid_batches, resume=out / LAST if resume else None)
     if trainer.best_weights is not None:
         model.load_state_dict(trainer.best_weights)
@@ -178,7 +198,7 @@ def _train(task: Task, cfg: Any, out: Path, resume: bool, progress: bool, pictur
     metric = cfg.training.best_metric
     best = next((r for r in history.evals if r.get(metric) == trainer.best), history.evals[-1])
     drawn = {}
-    if pictures:
+    if pictures and comm.rank == 0:
         from enc2dec.plots import plot_history
 
         drawn = {"loss": plot_history(history, out / "loss.png"), **task.report(model, data, out)}

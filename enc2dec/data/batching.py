@@ -95,6 +95,8 @@ class BucketBatcher:
 
     pairs: ParallelText or a sequence of (src_ids, tgt_ids). max_tokens bounds max(S, T) * B, T counting BOS and
     EOS; a single pair longer than that gets a batch of its own (never dropped). max_batch_size bounds B.
+    After `shard(rank, size)` it yields this process's share of each (global) batch, None where that share is
+    empty; the state stays global, so a run resumes with any number of processes.
     """
 
     def __init__(
@@ -112,6 +114,11 @@ class BucketBatcher:
         self.position = 0  # batches already yielded in this epoch
         self._rng = np.random.default_rng(seed)
         self._batches = self._cut()
+        self.rank, self.n_shards = 0, 1
+
+    def shard(self, rank: int, size: int) -> None:
+        """Yield only the examples of share `rank` of `size` (examples rank, rank + size, ... of each global batch)."""
+        self.rank, self.n_shards = rank, size
 
     def _cut(self) -> list[np.ndarray]:
         n = len(self.src)
@@ -143,12 +150,14 @@ class BucketBatcher:
         # Drawn from a copy: the generator only advances at the epoch's end, so a resumed epoch redraws this order.
         return copy.deepcopy(self._rng).permutation(len(self)) if self.shuffle else np.arange(len(self))
 
-    def __iter__(self) -> Iterator[Batch]:
+    def __iter__(self) -> Iterator[Batch | None]:
         order = self._order()
         while self.position < len(self):
             index = self._batches[order[self.position]]
             self.position += 1
-            yield make_batch(self.src, self.tgt, index)
+            if self.n_shards > 1:
+                index = index[self.rank :: self.n_shards]  # strided: the length-sorted rows balance
+            yield make_batch(self.src, self.tgt, index) if len(index) else None
         self.epoch += 1
         self.position = 0
         if self.shuffle:

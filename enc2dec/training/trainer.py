@@ -11,6 +11,14 @@ The one keep-best rule: after each evaluation, the weights are the best so far w
 evaluates at each epoch's end (or every `eval_every_steps`) and once more when its budget ends between two
 evaluations, so every run has a best. Nothing non-finite is saved: a non-finite validation loss or weight stops
 training before any checkpoint is written.
+
+Data parallel (`comm`, enc2dec.training.distributed): every process draws the same global batch order and takes
+its share of each batch's rows (`train.shard(rank, size)`); its gradients, scaled by n_local / n_global, are
+summed over the processes, and every process clips and steps identically. The logged loss is the global
+item-weighted mean; the validation loss is computed sharded and summed; task metrics (BLEU, ...) are computed by
+rank 0 and broadcast. Rank 0 alone writes checkpoints, metrics.jsonl, loss.png and the progress bar; the others
+wait until a save is complete. Random generators (dropout, noise) are seeded per rank (rank 0 keeps the model's;
+rank r > 0 takes seed + r) and each rank's state is recorded in the checkpoint.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from enc2dec.nn.checks import check_flags, check_float_field, check_int_field
 from enc2dec.nn.module import Module
 from enc2dec.optim import SGD, Adam, Constant, Cosine, Optimizer, StepDecay, WarmupInverseSqrt, clip_grad_norm
 from enc2dec.training import checkpoint
+from enc2dec.training.distributed import GradientReducer, SingleProcess
 
 log = logging.getLogger(__name__)
 
@@ -151,24 +160,31 @@ def _generators(model: Module) -> list[np.random.Generator]:
     return list(found.values())
 
 
-def evaluate_loss(model: Module, batches: Iterable[Any]) -> float:
-    """Item-weighted mean loss over batches, in eval mode, no gradients kept."""
+def evaluate_loss(model: Module, batches: Iterable[Any], comm: Any = None) -> float:
+    """Item-weighted mean loss over batches, in eval mode, no gradients kept. With a communicator of several
+    processes, each takes every size-th batch and the sums are added up."""
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
-    for batch in batches:
+    rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
+    for i, batch in enumerate(batches):
+        if i % size != rank:
+            continue
         loss, n = model.compute_loss(batch)
         total += loss * n
         count += n
     model.clear_cache()
     model.train(was_training)
+    if size > 1:
+        total, count = comm.allreduce_sum(np.array([total, count], dtype=np.float64))
     return total / max(count, 1)
 
 
 class Trainer:
     """fit(train, valid) trains `model` under `config`; with out_dir it writes last/ and best/ checkpoints and
     metrics.jsonl. evaluate(model) -> dict adds metrics (BLEU, ...) to each evaluation.
-    checkpoint_files(): extra files for each checkpoint (file name -> writer), e.g. the vocabularies."""
+    checkpoint_files(): extra files for each checkpoint (file name -> writer), e.g. the vocabularies.
+    comm: the processes training together (enc2dec.training.distributed.world()); None: this one alone."""
 
     def __init__(
         self,
@@ -179,6 +195,7 @@ class Trainer:
         evaluate: Callable[[Module], dict[str, float]] | None = None,
         run_config: dict[str, Any] | None = None,
         checkpoint_files: Callable[[], dict[str, Callable[[Path], None]]] | None = None,
+        comm: Any = None,
     ):
         self.model = model
         self.config = config
@@ -193,22 +210,34 @@ class Trainer:
         self.best: float | None = None
         self.best_weights: dict[str, np.ndarray] | None = None  # a copy of the model's state at the best evaluation
         self.bad_evals = 0
+        self.comm = SingleProcess() if comm is None else comm
+        self.is_main = self.comm.rank == 0  # writes checkpoints, logs and the progress bar
+        self._reducer = GradientReducer(model.parameters(), self.comm) if self.comm.size > 1 else None
+        self._rank_rngs: list[Any] | None = None  # every rank's generator states, gathered on rank 0 for a save
+        if self.comm.rank > 0:
+            self._seed_rank_generators()
 
     # -- the loop -------------------------------------------------------------------------------------------------
     def fit(self, train: Any, valid: Iterable[Any] | None = None, *, resume: str | Path | None = None) -> History:
         cfg = self.config
         if len(train) == 0:
             raise ValueError("Trainer.fit: the training data yields no batches")
-        if self.out_dir is not None and self.out_dir.is_dir():
+        if self.comm.size > 1:
+            if not hasattr(train, "shard"):
+                raise TypeError(f"Trainer.fit: training on {self.comm.size} processes needs a batcher with shard()")
+            train.shard(self.comm.rank, self.comm.size)
+        if self.is_main and self.out_dir is not None and self.out_dir.is_dir():
             clean_leftovers(self.out_dir)  # of a save that was killed
+        self.comm.barrier()
         if resume is not None:
-            self._restore(Path(resume), train)
+            self._restore(Path(resume), train)  # every rank reads rank 0's checkpoint
         schedule = build_schedule(cfg, len(train))
         params = self.model.parameters()
+        self.comm.bcast_arrays([p.value for p in params])  # every rank starts from rank 0's weights
         self.model.train()
         start = time.perf_counter() - self.elapsed
         total = cfg.max_steps or (cfg.max_epochs * len(train) if cfg.max_epochs else None)
-        bar = _progress(total, self.step, cfg.progress)
+        bar = _progress(total, self.step, cfg.progress and self.is_main)
         done = self._budget_spent(train, start)
         smoothed, items, tick = None, 0, time.perf_counter()
         while not done:
@@ -216,13 +245,19 @@ class Trainer:
                 self.step += 1
                 self.optimizer.lr = schedule(self.step)
                 self.optimizer.zero_grad()
-                loss, n = self.model.compute_loss(batch)
+                loss, n = self.model.compute_loss(batch) if batch is not None else (0.0, 0)  # None: no rows here
+                if self._reducer is not None:  # the global item-weighted mean
+                    total_loss, n_global = self.comm.allreduce_sum(np.array([loss * n, n], dtype=np.float64))
+                    n_local, loss, n = n, float(total_loss / n_global), int(n_global)
                 if not math.isfinite(loss):
                     raise FloatingPointError(
                         f"Trainer: the loss is {loss} at step {self.step} (epoch {train.epoch + 1}); training "
                         f"stopped; checkpoints already written are kept"
                     )
-                self.model.backward_loss()
+                if batch is not None:
+                    self.model.backward_loss()
+                if self._reducer is not None:
+                    self._reducer.reduce(n_local / n)  # the gradient of the global mean, on every rank
                 if cfg.clip_norm:
                     clip_grad_norm(params, cfg.clip_norm)
                 self.optimizer.step()
@@ -258,11 +293,12 @@ class Trainer:
     def _budget_spent(self, train: Any, start: float) -> bool:
         cfg = self.config
         minutes = (time.perf_counter() - start) / 60
-        return bool(
+        spent = bool(
             (cfg.max_steps is not None and self.step >= cfg.max_steps)
             or (cfg.max_minutes is not None and minutes >= cfg.max_minutes)
             or (cfg.max_epochs is not None and train.epoch >= cfg.max_epochs)
         )
+        return self.comm.bcast_json(spent) if cfg.max_minutes is not None else spent  # rank 0's clock decides
 
     def _evaluate(self, train: Any, valid: Iterable[Any] | None, start: float) -> bool:
         """Evaluate, log, checkpoint; return True when early stopping says stop."""
@@ -271,11 +307,12 @@ class Trainer:
         recent = self.history.train_loss[-len(train) :]
         record["train_loss"] = float(np.mean(recent))
         if valid is not None:
-            record["valid_loss"] = evaluate_loss(self.model, valid)
-        if self.evaluate is not None:
+            record["valid_loss"] = evaluate_loss(self.model, valid, self.comm)
+        if self.evaluate is not None and self.is_main:
             record.update(self.evaluate(self.model))
             self.model.train()
         record["minutes"] = (time.perf_counter() - start) / 60
+        record = self.comm.bcast_json(record)  # rank 0's metrics and clock on every rank
         self._check_finite(record, train)
         self.history.evals.append(record)
         self._log(record)
@@ -290,12 +327,15 @@ class Trainer:
         else:
             self.bad_evals += 1
         self.elapsed = time.perf_counter() - start
-        if self.out_dir is not None:
+        if self.comm.size > 1:
+            self._rank_rngs = self.comm.gather_json([g.bit_generator.state for g in _generators(self.model)])
+        if self.out_dir is not None and self.is_main:
             if improved:
                 self._save(self.out_dir / "best", train)
             self._save(self.out_dir / "last", train)
             if cfg.keep_checkpoints:
                 self._keep_numbered(train)
+        self.comm.barrier()  # a save is complete before any rank goes on
         return cfg.patience is not None and self.bad_evals > cfg.patience
 
     def _check_finite(self, record: dict[str, float], train: Any) -> None:
@@ -316,7 +356,8 @@ class Trainer:
 
     # -- state ----------------------------------------------------------------------------------------------------
     def state(self, train: Any) -> dict[str, Any]:
-        return {
+        extra = {} if self._rank_rngs is None else {"rank_model_rngs": self._rank_rngs}  # under MPI: each rank's
+        return extra | {
             "step": self.step,
             "elapsed_seconds": self.elapsed,
             "best": self.best,
@@ -367,15 +408,27 @@ class Trainer:
             )
         for g, s in zip(generators, state["model_rngs"]):
             g.bit_generator.state = s
+        by_rank = state.get("rank_model_rngs")  # a run on several processes; with another N, new ranks start fresh
+        if self.comm.rank > 0 and by_rank is not None and self.comm.rank < len(by_rank):
+            for g, s in zip(generators, by_rank[self.comm.rank]):
+                g.bit_generator.state = s
+        elif self.comm.rank > 0:
+            self._seed_rank_generators()
         self.history = History(state["history"]["train_loss"], state["history"]["evals"])
         best = directory.parent / "best"
         if self.best is not None and (best / checkpoint.MODEL_FILE).is_file():
             self.best_weights = checkpoint.read_weights(best)  # the run's best so far, in case no later one beats it
-        self._drop_logged_after(self.step)
+        if self.is_main:
+            self._drop_logged_after(self.step)
+
+    def _seed_rank_generators(self) -> None:
+        """Dropout and noise streams of this rank's own (rank > 0): generator i seeded with (seed + rank, i)."""
+        for i, g in enumerate(_generators(self.model)):
+            g.bit_generator.state = np.random.default_rng([self.config.seed + self.comm.rank, i]).bit_generator.state
 
     def _log(self, record: dict[str, Any]) -> None:
         """One strict-JSON line in out_dir/metrics.jsonl (a non-finite number is written as null)."""
-        if self.out_dir is None:
+        if self.out_dir is None or not self.is_main:
             return
         import json
 
