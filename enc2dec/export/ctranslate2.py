@@ -62,6 +62,7 @@ def export_ctranslate2(model_dir: str | Path, out_dir: str | Path, quantization:
     if quantization is not None and quantization not in QUANTIZATIONS:
         raise ValueError(f"export: --quantization must be one of {list(QUANTIZATIONS)}, got {quantization!r}")
     out = _check_out_dir(Path(out_dir))
+    converter = _converter()
     loaded = run.load(model_dir)
     model = getattr(loaded.trained, "model", None)
     if loaded.config.task != "translation" or not isinstance(model, Transformer):
@@ -69,7 +70,6 @@ def export_ctranslate2(model_dir: str | Path, out_dir: str | Path, quantization:
         raise ValueError(
             f"export --format ctranslate2: {loaded.directory} holds a {kind}; CTranslate2 runs the Transformer only"
         )
-    converter = _converter()
     translator = loaded.trained
     spec = transformer_spec(translator)
 
