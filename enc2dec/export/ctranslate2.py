@@ -29,9 +29,10 @@ How enc2dec's Transformer maps onto `TransformerSpec`:
 Decoding the same way (`translate_options`): CTranslate2 counts the maximum length in tokens, </s> included, as
 enc2dec does, but for a whole batch: give it one source length at a time (or batches of equal lengths).
 min_decoding_length=0 lets </s> come first, as in enc2dec. Beam scores are divided by length ** length_penalty,
-</s> counted, in both; with length_penalty > 0 CTranslate2 stops a sentence once beam_size hypotheses have
-finished, where enc2dec stops once no alive beam ranks above the best finished one, so the two can differ on a
-sentence whose search runs long.
+</s> counted, in both. With length_penalty = 0 the searches are the same; with length_penalty > 0 they stop a
+sentence by different rules (CTranslate2 once beam_size hypotheses have finished, enc2dec once no alive beam,
+scored at its current length, ranks above the best finished one), so either may search on after the other
+stopped and then return a longer, higher-ranked output.
 """
 
 from __future__ import annotations
