@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 GROUPS = {
-    "every task": ("quickstart", "train", "evaluate", "average"),
+    "every task": ("quickstart", "train", "evaluate", "average", "export"),
     "translation": ("translate", "plot-attention"),
     "autoencoder": ("encode", "decode", "sample", "sweep"),
     "forecast": ("forecast",),
@@ -161,6 +161,16 @@ def _average(args: argparse.Namespace) -> int:
         dirs = found[-args.last :]
     out = checkpoint.average_checkpoints(dirs, args.out)
     print(f"averaged {len(dirs)} checkpoints: {', '.join(str(d) for d in dirs)}")
+    print(f"model: {out}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from enc2dec.export import export
+
+    options = {"quantization": args.quantization} if args.quantization else {}
+    out = export(args.model, args.format, args.out, **options)
+    print(f"exported to {args.format}{f' ({args.quantization})' if args.quantization else ''}")
     print(f"model: {out}")
     return 0
 
@@ -355,6 +365,8 @@ def _decoding(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from enc2dec.export import FORMATS  # no engine imported: each format imports its own when it runs
+
     listing = "\n".join(f"  {group}: {', '.join(verbs)}" for group, verbs in GROUPS.items())
     parser = argparse.ArgumentParser(
         prog="enc2dec",
@@ -400,6 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     _model(p, many=True)
     p.add_argument("--last", type=int, default=None, metavar="N", help="the N newest ckpt-<step> folders of the run")
     p.add_argument("--out", required=True, help="folder for the averaged model")
+
+    p = verb("export", "write a model for another inference engine (ctranslate2: the Transformer)", _export)
+    _model(p)
+    p.add_argument("--format", required=True, choices=sorted(FORMATS), help="the engine the model is written for")
+    p.add_argument("--out", required=True, help="folder for the exported model (new, empty or an earlier export)")
+    p.add_argument("--quantization", default=None, help="ctranslate2: int8 or int8_float32 weights (default: float32)")
 
     p = verb("translate", "translate lines from stdin (or --input) to stdout (or --output)", _translate)
     _model(p)

@@ -7,7 +7,8 @@ import sys
 
 from enc2dec import cli
 
-HEAVY = ("yaml", "sacrebleu", "matplotlib", "tqdm", "sklearn", "sentencepiece", "safetensors", "torch")
+HEAVY = ("yaml", "sacrebleu", "matplotlib", "tqdm", "sklearn", "sentencepiece", "safetensors", "torch",
+         "ctranslate2", "onnx", "onnxruntime")  # fmt: skip
 
 
 def test_core_import_loads_numpy_only():

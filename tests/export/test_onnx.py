@@ -214,3 +214,20 @@ def test_unexported_family_and_bad_folders_are_clear_errors(tmp_path):
     (tmp_path / "manifest.json").write_text('{"kind": "dense", "encoder": {"file": "e.onnx"}, "decoder": {"file": ""}}')
     with pytest.raises(FileNotFoundError, match=r"e.onnx: the graph named by manifest.json is missing"):
         onnx_runtime.load(tmp_path)
+
+
+def test_cli_export_onnx(tmp_path, capsys):
+    from enc2dec import cli
+
+    cfg = run.config_from_dict({
+        "task": "autoencoder",
+        "data": {"dataset": "digits", "n_train": 100, "n_valid": 50, "n_test": 50, "batch_size": 50},
+        "model": {"type": "vae", "input_size": 64, "context_size": 2, "hidden_sizes": [8]},
+        "training": {"max_steps": 1},
+    })  # fmt: skip
+    _train(cfg, tmp_path / "run")
+    assert cli.main(["export", "--model", str(tmp_path / "run"), "--format", "onnx", "--out", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "encoder.onnx").is_file() and (tmp_path / "o" / "manifest.json").is_file()
+    args = ["export", "--model", str(tmp_path / "run"), "--format", "onnx", "--quantization", "int8"]
+    assert cli.main([*args, "--out", str(tmp_path / "q")]) == 2
+    assert "--format onnx takes no options" in capsys.readouterr().err
