@@ -4,7 +4,11 @@
 no-op or an identity, so one process trains bit-identically to a run that knows nothing of this module) or
 `MPIWorld`, a thin wrapper of mpi4py's COMM_WORLD, when the launcher started more than one process. Both have the
 same interface: rank, size, allreduce_sum (small float64 vectors: losses and counts), bcast_json / gather_json
-(JSON-able objects, sent as UTF-8 bytes: no pickle), bcast_arrays, barrier, abort.
+(JSON-able objects, sent as UTF-8 bytes: no pickle), bcast_arrays, gather_arrays (raw bytes after a JSON header),
+barrier, abort.
+
+`shard_map` (JSON results) and `shard_rows` (arrays) split the work of a use verb over the ranks and bring the
+results back to rank 0 in input order: sharded translation, encoding and evaluation.
 
 `GradientReducer` sums the gradients of all processes: it packs them into a few large flat float32 buckets,
 allocated once, starts a non-blocking sum-allreduce of each bucket as soon as it is packed, and unpacks the sums
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +30,7 @@ from enc2dec.nn.parameter import Parameter
 # Open MPI, MVAPICH, PMIx launchers such as SLURM's srun --mpi=pmix).
 _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE")
 BUCKET_ELEMENTS = 1 << 22  # 16 MB of float32 per bucket: few messages, and packing overlaps the reduction
+ROWS_PER_CALL = 1024  # shard_rows: rows per call of its function, the unit dealt to the ranks
 MPI_EXTRA = "pip install 'enc2dec[mpi]' (or pip install mpi4py mpich)"
 
 
@@ -54,6 +60,9 @@ class SingleProcess:
 
     def bcast_arrays(self, arrays: list[np.ndarray]) -> None:
         pass
+
+    def gather_arrays(self, array: np.ndarray | None) -> list[np.ndarray | None] | None:
+        return [array]
 
     def barrier(self) -> None:
         pass
@@ -95,15 +104,31 @@ class MPIWorld:
 
     def gather_json(self, obj: Any) -> list[Any] | None:
         """Every rank's `obj` (JSON-able), in rank order, on rank 0; None elsewhere."""
-        data = np.frombuffer(json.dumps(obj).encode("utf-8"), dtype=np.uint8)
+        parts = self._gather_bytes(np.frombuffer(json.dumps(obj).encode("utf-8"), dtype=np.uint8))
+        return None if parts is None else [json.loads(p.tobytes().decode("utf-8")) for p in parts]
+
+    def gather_arrays(self, array: np.ndarray | None) -> list[np.ndarray | None] | None:
+        """Every rank's array (numeric, any shape; or None), in rank order, on rank 0; None elsewhere. Sent as
+        raw bytes after a JSON header of shape and dtype: no pickle."""
+        if array is not None and array.dtype.hasobject:
+            raise TypeError(f"gather_arrays: needs a numeric array, got dtype {array.dtype}")
+        heads = self.gather_json(None if array is None else [list(array.shape), array.dtype.str])
+        data = np.empty(0, dtype=np.uint8) if array is None else np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+        parts = self._gather_bytes(data)
+        if parts is None:
+            return None
+        return [None if h is None else p.view(np.dtype(h[1])).reshape(h[0]) for h, p in zip(heads, parts)]
+
+    def _gather_bytes(self, data: np.ndarray) -> list[np.ndarray] | None:
+        """Every rank's uint8 buffer, in rank order, on rank 0 (one Gatherv); None elsewhere."""
         counts = np.zeros(self.size, dtype=np.int64)
         self.comm.Allgather(np.array([len(data)], dtype=np.int64), counts)
         out = np.empty(int(counts.sum()), dtype=np.uint8) if self.rank == 0 else None
         self.comm.Gatherv(data, [out, counts.tolist()] if self.rank == 0 else None, root=0)
         if self.rank != 0:
             return None
-        ends = np.cumsum(counts)
-        return [json.loads(out[e - c : e].tobytes().decode("utf-8")) for c, e in zip(counts.tolist(), ends.tolist())]
+        ends = np.cumsum(counts).tolist()
+        return [out[e - c : e] for c, e in zip(counts.tolist(), ends)]
 
     def bcast_arrays(self, arrays: list[np.ndarray]) -> None:
         """Overwrite each (contiguous) array with rank 0's, in place."""
@@ -122,6 +147,73 @@ def world() -> SingleProcess | MPIWorld:
     """The communicator of this process: MPIWorld under a launcher with more than one process, else
     SingleProcess (and mpi4py is not imported)."""
     return MPIWorld() if launched_size() > 1 else SingleProcess()
+
+
+def contiguous_blocks(n: int, size: int) -> list[list[int]]:
+    """range(n) cut into `size` contiguous blocks, the first n % size one longer (some empty when n < size)."""
+    base, extra = divmod(n, size)
+    cuts = [r * base + min(r, extra) for r in range(size + 1)]
+    return [list(range(cuts[r], cuts[r + 1])) for r in range(size)]
+
+
+def deal_blocks(blocks: Sequence[Sequence[int]], size: int, weights: Sequence[float] | None = None) -> list[list[int]]:
+    """Blocks of item indices dealt whole, in their order, each to the rank with the least weight so far (ties: the
+    lower rank): rank r's share is its blocks concatenated. weights: one per item (default 1 each). Given the
+    blocks heaviest first, this balances the ranks within one block."""
+    loads = [0.0] * size
+    shares: list[list[int]] = [[] for _ in range(size)]
+    for block in blocks:
+        r = loads.index(min(loads))
+        shares[r].extend(block)
+        loads[r] += len(block) if weights is None else sum(weights[i] for i in block)
+    return shares
+
+
+def shard_map(comm: Any, items: Sequence[Any], fn: Callable[[list[Any]], list[Any]], *,
+              blocks: Sequence[Sequence[int]] | None = None, weights: Sequence[float] | None = None) -> list[Any] | None:  # fmt: skip
+    """fn over `items`, split across the ranks of comm: each rank calls fn(its share) -> one JSON-able result per
+    item (not called on an empty share but on rank 0), and rank 0 gets every result in input order; None on the
+    other ranks. blocks: groups of item indices each rank takes whole and hands to fn in that order (see
+    deal_blocks); default: `size` contiguous blocks. One process: fn(items), nothing sent."""
+    if comm.size == 1:
+        return fn(list(items))
+    if blocks is None:
+        blocks = contiguous_blocks(len(items), comm.size)
+    else:
+        dealt = sorted(i for block in blocks for i in block)
+        if dealt != list(range(len(items))):
+            raise ValueError(f"shard_map: blocks must hold each of the {len(items)} item indices once")
+    mine = deal_blocks(blocks, comm.size, weights)[comm.rank]
+    results = fn([items[i] for i in mine]) if mine or comm.rank == 0 else []
+    if len(results) != len(mine):
+        raise ValueError(f"shard_map: fn returned {len(results)} results for {len(mine)} items")
+    gathered = comm.gather_json([mine, results])
+    if gathered is None:
+        return None
+    out: list[Any] = [None] * len(items)
+    for indices, values in gathered:
+        for i, value in zip(indices, values):
+            out[i] = value
+    return out
+
+
+def shard_rows(comm: Any, rows: np.ndarray, fn: Callable[[np.ndarray], np.ndarray], *,
+               chunk: int = ROWS_PER_CALL) -> np.ndarray | None:  # fmt: skip
+    """fn over the rows of an array, `chunk` rows a call, the chunks split across the ranks in contiguous runs:
+    rank 0 gets fn's outputs concatenated in input order (sent as raw bytes, no pickle); None on the other ranks.
+    Every rank makes the very calls one process makes (BLAS may round a row differently in a matrix of another
+    height), so the result is bit-identical to one process's; one process with rows <= chunk: fn(rows)."""
+    if len(rows) <= chunk and comm.size == 1:
+        return fn(rows)
+    starts = list(range(0, len(rows), chunk))
+    mine = contiguous_blocks(len(starts), comm.size)[comm.rank]
+    local = [fn(rows[starts[k] : starts[k] + chunk]) for k in mine]
+    if comm.rank == 0 and not starts:
+        local = [fn(rows)]  # no rows: fn says what an empty output is
+    parts = comm.gather_arrays(np.concatenate(local, axis=0) if local else None)
+    if parts is None:
+        return None
+    return np.concatenate([p for p in parts if p is not None], axis=0)
 
 
 class GradientReducer:
