@@ -254,16 +254,19 @@ def _decode_blocks(translator: Any, src: list[list[int]], method: str) -> tuple[
     at a time), then the rest (empty or over-long, not decoded) as one block; and each sentence's weight (its
     length; 0 for the rest). A rank that takes whole batches in this order decodes exactly one process's batches,
     so its outputs are bit-identical. Sampling draws from one random stream for the whole input: one block."""
+    from enc2dec.decoding.batch import batch_order
     from enc2dec.decoding.state import length_limits
 
     if method == "sample":
         return [list(range(len(src)))], [1] * len(src)
     limit = length_limits(translator.model)[0]
     weights = [len(s) if limit is None or len(s) <= limit else 0 for s in src]
-    order = sorted((i for i, w in enumerate(weights) if w), key=lambda i: -weights[i])
-    size = translator.decoding.batch_size
+    todo = [i for i, w in enumerate(weights) if w]
+    batches = [
+        [todo[k] for k in batch] for batch in batch_order([weights[i] for i in todo], translator.decoding.batch_size)
+    ]
     rest = [i for i, w in enumerate(weights) if not w]
-    return [order[k : k + size] for k in range(0, len(order), size)] + ([rest] if rest else []), weights
+    return batches + ([rest] if rest else []), weights
 
 
 def _decode_share(translator: Any, src: list[list[int]], options: dict) -> list[Any]:

@@ -97,10 +97,8 @@ def decode_all(
     todo = [i for i, s in enumerate(src) if len(s) > 0 and i not in skip]
     rows = [i for i in todo for _ in range(repeat)]  # each sentence num_samples times, adjacent
 
-    order = sorted(range(len(rows)), key=lambda r: -len(src[rows[r]]))  # stable: equal lengths keep their order
     outputs: list[Any] = [None] * len(rows)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    for idx in batch_order([len(src[r]) for r in rows], batch_size):
         src_ids, src_lengths = pad([src[rows[r]] for r in idx])
         for r, out in zip(idx, decode(model, src_ids, src_lengths, **options)):
             outputs[r] = out
@@ -121,6 +119,13 @@ def _sampling_rng(seed: int | None, rng: Any) -> np.random.Generator:
     if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"decode_all: seed must be an int >= 0, got {seed!r}")
     return np.random.default_rng(int(seed))
+
+
+def batch_order(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """The batches decode_all forms: indices longest first (stable: equal lengths keep their order), batch_size at
+    a time. Ranks that each take whole batches of this order make exactly one process's decoding calls."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[k : k + batch_size] for k in range(0, len(order), batch_size)]
 
 
 def n_best_rows(results: Sequence[Any], k: int) -> list[list[Hypothesis | None]]:
