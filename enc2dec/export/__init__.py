@@ -1,7 +1,7 @@
 """Export trained models to other inference engines: one function per format, behind `export`.
 
     export("runs/t", "ctranslate2", "ct2/t", quantization="int8")   # a CTranslate2 model folder (Transformer)
-    export("runs/ae", "onnx", "onnx/ae")                              # ONNX graphs (autoencoders, recurrent seq2seq)
+    export("runs/ae", "onnx", "onnx/ae")                              # ONNX graphs (every family)
 
 The engines are optional (`pip install "enc2dec[export]"`); each format imports its engine inside its function,
 so importing enc2dec never loads them.

@@ -20,6 +20,10 @@ The attention seq2seq (Bahdanau; Luong with dot, general or concat scores and in
 `onnx_attention.py`: its state adds memory, keys (projected once) and mask, which the decoder graph reads and the
 runtime carries, and its decoder also returns the attention weights.
 
+The Transformer is in `onnx_transformer.py`: an encoder graph giving the source mask and every decoder layer's
+cross-attention keys and values (projected once), and a one-step decoder graph taking and returning the
+self-attention key/value cache of every layer, named as `Transformer.step`'s state.
+
 manifest.json names the model type, the opset, and each graph's file, inputs and outputs with their shapes (a
 string is a dynamic axis); for a step model also the state's names (`state`, decoder output `next_<name>`).
 `enc2dec.export.onnx_runtime.load` runs an exported folder. This module imports onnx only when called.
@@ -106,10 +110,12 @@ class Graph:
 
 # -- dense encoder-decoders ---------------------------------------------------------------------------------------
 def _dense_stack(g: Graph, x: str, stack: Any) -> str:
-    """The layers of a Sequential (Linear and activations) applied to x."""
-    from enc2dec.layers import GELU, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+    """The layers of a Sequential (Linear, activations, Dropout as the identity) applied to x."""
+    from enc2dec.layers import GELU, Dropout, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
 
     for layer in stack.layers:
+        if isinstance(layer, Dropout):  # identity in eval mode
+            continue
         if isinstance(layer, Linear):
             x = g.node("MatMul", [x, g.const(layer.weight.value, "weight")])
             if layer.bias is not None:
@@ -263,9 +269,11 @@ def export_seq2seq(model: Any, out_dir: str | Path) -> dict[str, Any]:
 def _exporter(model: Any, model_type: str | None) -> tuple[str, Any]:
     """(manifest kind, graph writer) for a model; ValueError for a family not exported yet."""
     from enc2dec.export.onnx_attention import export_attention_seq2seq
+    from enc2dec.export.onnx_transformer import export_transformer
     from enc2dec.models.attention_seq2seq import AttentionSeq2Seq
     from enc2dec.models.dense import EncoderDecoder
     from enc2dec.models.seq2seq import Seq2Seq
+    from enc2dec.models.transformer import Transformer
 
     if isinstance(model, EncoderDecoder):
         return "dense", export_dense
@@ -273,8 +281,10 @@ def _exporter(model: Any, model_type: str | None) -> tuple[str, Any]:
         return "step", export_seq2seq
     if isinstance(model, AttentionSeq2Seq):
         return "step", export_attention_seq2seq
+    if isinstance(model, Transformer):
+        return "step", export_transformer
     raise ValueError(
-        "ONNX export covers the dense autoencoders, the VAE, seq2seq and attention_seq2seq so far, "
+        "ONNX export covers the dense autoencoders, the VAE, seq2seq, attention_seq2seq and transformer so far, "
         f"got {model_type or type(model).__name__}"
     )
 

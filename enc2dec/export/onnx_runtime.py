@@ -11,8 +11,9 @@
 
 `OnnxStepModel` is a `StepModel` (STYLE.md section 7): its state is the decoder graph's state inputs as a dict of
 arrays with batch on axis 0 (the decoder graph returns next_<name> for what changes, and attention weights;
-what it only reads, such as the memory, is carried), so greedy_search, beam_search and sample run on it unchanged. onnxruntime is imported
-only here, when a folder is loaded.
+what it only reads, such as the memory, is carried), so greedy_search, beam_search and sample run on it
+unchanged; its max_source_length and max_target_length (a Transformer's learned positions) come from the
+manifest's `limits`. onnxruntime is imported only here, when a folder is loaded.
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ class OnnxStepModel:
         self._returned = [o.name for o in self.decoder.get_outputs()]  # log_probs, next_<name>s, attention
         updated = {name.removeprefix("next_") for name in self._returned}
         self._carried = [name for name in self._fed if name not in updated]  # read, never changed: memory, mask
+        limits = self.manifest.get("limits") or {}  # a Transformer's learned positions end somewhere
+        self.max_source_length: int | None = limits.get("max_source_length")
+        self.max_target_length: int | None = limits.get("max_target_length")
 
     def encode(self, src_ids: np.ndarray, src_lengths: np.ndarray) -> DecoderState:
         feed = {

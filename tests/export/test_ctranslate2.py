@@ -171,7 +171,7 @@ def test_export_refuses_other_models_other_folders_and_unknown_options(seq2seq_r
     (tmp_path / "busy" / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match=r"--out .*busy: a folder that holds other files"):
         export_ctranslate2(seq2seq_run, tmp_path / "busy")
-    with pytest.raises(ValueError, match=r"--format must be one of \['ctranslate2'\], got 'tflite'"):
+    with pytest.raises(ValueError, match=r"--format must be one of \['ctranslate2', 'onnx'\], got 'tflite'"):
         export(seq2seq_run, "tflite", tmp_path / "out")
     monkeypatch.setitem(__import__("sys").modules, "ctranslate2.converters.converter", None)
     with pytest.raises(ValueError, match=r"needs the ctranslate2 package: pip install 'enc2dec\[export\]'"):

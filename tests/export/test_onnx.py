@@ -16,6 +16,7 @@ from enc2dec.export import onnx_runtime  # noqa: E402
 from enc2dec.export.onnx import export_model, export_onnx  # noqa: E402
 from enc2dec.models import autoencoders as ae  # noqa: E402
 from enc2dec.models.attention_seq2seq import AttentionSeq2Seq, AttentionSeq2SeqConfig  # noqa: E402
+from enc2dec.models.forecast import Forecaster, ForecasterConfig  # noqa: E402
 from enc2dec.models.seq2seq import Seq2Seq, Seq2SeqConfig  # noqa: E402
 from enc2dec.models.transformer import Transformer, TransformerConfig  # noqa: E402
 from enc2dec.models.vae import VAE, VAEConfig  # noqa: E402
@@ -138,6 +139,41 @@ def test_attention_seq2seq_states_log_probs_and_weights_match_step_by_step(optio
     _check_steps(model, onnx_runtime.load(tmp_path, threads=1), rng, 20)
 
 
+TRANSFORMERS = [
+    {},  # pre-LN, tied output, sinusoidal positions, ReLU
+    {"pre_norm": False, "tie_output": False, "positions": "learned", "max_positions": 16, "activation": "gelu"},
+    {"pre_norm": False, "share_embeddings": True, "scale_embeddings": False, "model_size": 9, "n_heads": 3},
+]
+
+
+@pytest.mark.parametrize("options", TRANSFORMERS, ids=["pre-tied-sin", "post-untied-learned", "post-shared-odd"])
+def test_transformer_caches_and_log_probs_match_step_by_step(options, tmp_path):
+    rng = np.random.default_rng(3)
+    sizes = {"model_size": 12, "n_heads": 3, "ff_size": 20, "n_encoder_layers": 2, "n_decoder_layers": 2}
+    config = TransformerConfig(**{**sizes, "dropout": 0.1, **options})  # dropout: eval mode must switch it off
+    model = Transformer(config, 20, 20 if config.share_embeddings else 15, rng=rng).eval()
+    manifest = export_model(model, tmp_path)
+    assert manifest["state"][:5] == ["src_mask", "k_mem.0", "v_mem.0", "k_self.0", "v_self.0"]
+    assert manifest["decoder"]["inputs"]["k_self.1"] == ["B", 3, "t", config.model_size // 3]
+    runtime = onnx_runtime.load(tmp_path, threads=1)
+    limit = 16 if config.positions == "learned" else None
+    assert runtime.max_source_length == runtime.max_target_length == limit
+    _check_steps(model, runtime, rng, 20)
+
+
+def test_transformer_sinusoids_match_past_the_table(tmp_path):
+    """enc2dec grows its sinusoid table past max_positions; the graph computes any position (sin even, cos odd)."""
+    rng = np.random.default_rng(4)
+    config = TransformerConfig(model_size=8, n_heads=2, ff_size=8, n_encoder_layers=1, n_decoder_layers=1,
+                               max_positions=8)  # fmt: skip
+    model = Transformer(config, 20, 15, rng=rng).eval()
+    export_model(model, tmp_path)
+    src, lengths = _random_source(rng, [40, 25], 20)
+    ours, theirs = model.encode(src, lengths), onnx_runtime.load(tmp_path, threads=1).encode(src, lengths)
+    for name in ("k_mem.0", "v_mem.0"):
+        np.testing.assert_allclose(theirs[name], ours[name], atol=TOL, rtol=0, err_msg=name)
+
+
 SMALL = {
     "task": "translation",
     "model": {"type": "seq2seq", "embed_size": 16, "hidden_size": 32, "n_layers": 2, "init_scale": None},
@@ -151,6 +187,16 @@ MODELS = {
     "lstm": {**SMALL["model"], "cell": "lstm"},
     "gru": {**SMALL["model"], "cell": "gru"},
     "attention": {"type": "attention_seq2seq", "cell": "gru", "embed_size": 16, "hidden_size": 32, "dropout": 0.0},
+    "transformer": {
+        "type": "transformer",
+        "model_size": 32,
+        "n_heads": 4,
+        "ff_size": 64,
+        "n_encoder_layers": 2,
+        "n_decoder_layers": 2,
+        "dropout": 0.0,
+        "label_smoothing": 0.0,
+    },
 }
 
 
@@ -178,9 +224,8 @@ def test_dates_greedy_and_beam_outputs_match(trained_dates, capsys):
         scores = [abs(best(a).score - best(b).score) for a, b, s in zip(ours, theirs, same) if s]
         assert max(scores) < 1e-3  # a sum of up to ~15 log-probabilities, each within TOL
     with capsys.disabled():
-        print(
-            f"\n{type(model).__name__} {model.config.cell}: identical outputs on {len(src)} dates sentences: {shares}"
-        )
+        name = " ".join(filter(None, [type(model).__name__, getattr(model.config, "cell", None)]))
+        print(f"\n{name}: identical outputs on {len(src)} dates sentences: {shares}, {len(distinct)} distinct")
     assert min(shares.values()) >= 0.99
     assert len(distinct) > 50  # a model that tells sentences apart (100 steps: ~75 distinct outputs of 500)
 
@@ -194,10 +239,9 @@ def test_exported_translator_translates_like_the_saved_one(trained_dates):
 
 # -- errors -------------------------------------------------------------------------------------------------------
 def test_unexported_family_and_bad_folders_are_clear_errors(tmp_path):
-    config = TransformerConfig(model_size=8, n_heads=2, ff_size=16, n_encoder_layers=1, n_decoder_layers=1)
-    model = Transformer(config, 10, 10, rng=np.random.default_rng(0))
+    model = Forecaster(ForecasterConfig(embed_size=4, hidden_size=4), rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="ONNX export covers the dense autoencoders, the VAE, "
-                                         "seq2seq and attention_seq2seq so far, got Transformer"):  # fmt: skip
+                                         "seq2seq, attention_seq2seq and transformer so far, got Forecaster"):  # fmt: skip
         export_model(model, tmp_path / "t")
     assert not (tmp_path / "t").exists()
     (tmp_path / "file").write_text("x")
