@@ -113,6 +113,8 @@ def _evaluate(args: argparse.Namespace) -> int:
             args, _loaded(args.model, "translation", "evaluate with decoding options").trained.decoding
         )
     scores = run.evaluate(args.model, args.split, data_dir=args.data_dir, out_dir=args.out, options=options)
+    if scores is None:  # a rank other than 0 under mpiexec: rank 0 prints
+        return 0
     _print_scores(scores)
     if args.out:
         print(f"scores: {Path(args.out) / f'scores_{args.split}.json'}")
@@ -213,11 +215,10 @@ def _decoding_given(args: argparse.Namespace) -> bool:
 
 
 def _translate(args: argparse.Namespace) -> int:
-    """Under `mpiexec -n N` the ranks share the lines (whole decoding batches, see _decode_blocks) and rank 0
+    """Under `mpiexec -n N` the ranks share the lines (whole decoding batches: Translator.decode_ids) and rank 0
     writes the output: the same bytes as one process."""
     from enc2dec.data.text import read_lines
-    from enc2dec.decoding.batch import TooLong, n_best_rows
-    from enc2dec.decoding.state import Hypothesis
+    from enc2dec.decoding.batch import SourcesTooLongError, n_best_rows
     from enc2dec.training import distributed
 
     comm = distributed.world()
@@ -226,14 +227,13 @@ def _translate(args: argparse.Namespace) -> int:
         raise ValueError(f"--n-best must be >= 1, got {args.n_best}")
     options = _decode_options(args, translator.decoding)
     lines = comm.bcast_json(read_lines(args.input) if comm.rank == 0 else None)  # stdin reaches rank 0 alone
-    src = [translator.encode(s) for s in lines]
-    blocks, weights = _decode_blocks(translator, src, options["method"])
-    results = distributed.shard_map(comm, src, lambda share: _decode_share(translator, share, options), blocks=blocks,
-                                    weights=weights)  # fmt: skip
+    too_long = []
+    try:
+        hyps = translator.decode_ids([translator.encode(s) for s in lines], comm=comm, **options)
+    except SourcesTooLongError as err:  # the other lines are translated; these are reported below
+        hyps, too_long = err.results, err.too_long
     if comm.rank != 0:
         return comm.bcast_json(None)
-    too_long = [TooLong(i, r["length"], r["limit"]) for i, r in enumerate(results) if isinstance(r, dict)]
-    hyps = [[] if isinstance(r, dict) else [Hypothesis(tokens, score) for tokens, score in r] for r in results]
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
         for best in n_best_rows(hyps, args.n_best):  # always n_best lines per input: "" where there is none
@@ -247,41 +247,6 @@ def _translate(args: argparse.Namespace) -> int:
     for t in too_long:
         print(f"enc2dec translate: error: {args.input or '<stdin>'}: line {t.index + 1}: {t}", file=sys.stderr)
     return comm.bcast_json(2 if too_long else 0)
-
-
-def _decode_blocks(translator: Any, src: list[list[int]], method: str) -> tuple[list[list[int]], list[int]]:
-    """The batches one process decodes (decode_all's: the decodable sentences longest first, stably, batch_size
-    at a time), then the rest (empty or over-long, not decoded) as one block; and each sentence's weight (its
-    length; 0 for the rest). A rank that takes whole batches in this order decodes exactly one process's batches,
-    so its outputs are bit-identical. Sampling draws from one random stream for the whole input: one block."""
-    from enc2dec.decoding.batch import batch_order
-    from enc2dec.decoding.state import length_limits
-
-    if method == "sample":
-        return [list(range(len(src)))], [1] * len(src)
-    limit = length_limits(translator.model)[0]
-    weights = [len(s) if limit is None or len(s) <= limit else 0 for s in src]
-    todo = [i for i, w in enumerate(weights) if w]
-    batches = [
-        [todo[k] for k in batch] for batch in batch_order([weights[i] for i in todo], translator.decoding.batch_size)
-    ]
-    rest = [i for i, w in enumerate(weights) if not w]
-    return batches + ([rest] if rest else []), weights
-
-
-def _decode_share(translator: Any, src: list[list[int]], options: dict) -> list[Any]:
-    """One rank's sentences -> per sentence [[tokens, score], ...] (n-best, best first), or {"length", "limit"}
-    for an over-long source: JSON for shard_map."""
-    from enc2dec.decoding.batch import SourcesTooLongError
-
-    try:
-        hyps, too_long = translator.decode_ids(src, **options), []
-    except SourcesTooLongError as err:  # the other lines are translated; these are reported by rank 0
-        hyps, too_long = err.results, err.too_long
-    out: list[Any] = [[[[int(t) for t in h.tokens], float(h.score)] for h in r] for r in hyps]
-    for t in too_long:
-        out[t.index] = {"length": t.length, "limit": t.limit}
-    return out
 
 
 def _plot_attention(args: argparse.Namespace) -> int:

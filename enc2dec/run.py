@@ -231,20 +231,26 @@ def evaluate(
     data_dir: str | None = None,
     out_dir: str | Path | None = None,
     options: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    comm: Any = None,
+) -> dict[str, Any] | None:
     """Scores of a saved model on `split` (valid or test) of its configured data: the only place a test split is
     scored. options: a translation model's decoding options (method, beam_size, ...) over its configured ones.
-    With out_dir: scores_<split>.json there (and the task's pictures)."""
+    With out_dir: scores_<split>.json there (and the task's pictures). comm: by default distributed.world(); under
+    `mpiexec -n N` a translation model's decoding and loss are shared among the processes, other tasks are scored
+    by rank 0 alone; rank 0 returns the scores, the other ranks None."""
     if split not in ("valid", "test"):
         raise ValueError(f"--split must be 'valid' or 'test', got {split!r}")
+    comm = distributed.world() if comm is None else comm
     loaded = load(path, data_dir=data_dir)
     if options and loaded.config.task != "translation":
         raise ValueError(f"evaluate: decoding options are for translation models, {loaded.directory} holds a "
                          f"{loaded.config.task} model")  # fmt: skip
+    out = None if out_dir is None else Path(out_dir)
     with loaded.task.compute_limits():
-        scores = loaded.task.evaluate(
-            loaded.trained, split, None if out_dir is None else Path(out_dir), **(options or {})
-        )
-    if out_dir is not None:
-        checkpoint.save_json(Path(out_dir) / f"scores_{split}.json", scores)
+        if loaded.config.task == "translation":
+            scores = loaded.task.evaluate(loaded.trained, split, out, comm=comm, **(options or {}))
+        else:
+            scores = loaded.task.evaluate(loaded.trained, split, out) if comm.rank == 0 else None
+    if out is not None and scores is not None:
+        checkpoint.save_json(out / f"scores_{split}.json", scores)
     return scores

@@ -185,11 +185,12 @@ class Translator:
     def encode(self, sentence: str) -> list[int]:
         return self.src_vocab.encode(self.src_tokenizer.tokenize(sentence))
 
-    def decode_ids(self, src: list[list[int]], **options: Any) -> list[list[Any]]:
+    def decode_ids(self, src: list[list[int]], *, comm: Any = None, **options: Any) -> list[list[Any]] | None:
         """Token-id sentences -> Hypothesis lists (n-best or samples, best first) in input order; an empty source
         gives []. Over-long sources: decoding.SourcesTooLongError after the others are decoded, with its
-        `results` in this form."""
-        from enc2dec.decoding import decode_all
+        `results` in this form. comm (enc2dec.training.distributed): several processes share the sentences in
+        whole decoding batches, the ones one process would form, so the results are identical; rank 0 gets them,
+        the other ranks None."""
         from enc2dec.decoding.batch import SourcesTooLongError
 
         d = self.decoding
@@ -197,25 +198,76 @@ class Translator:
         settings = dict(max_len_a=d.max_len_a, max_len_b=d.max_len_b)
         if method == "beam":
             settings.update(beam_size=d.beam_size, length_penalty=d.length_penalty)
-        settings.update(options)
+        settings.update(options, method=method)
         self.model.eval()
+        if comm is not None and comm.size > 1:
+            return self._decode_sharded(src, comm, settings)
         try:
-            out = decode_all(self.model, src, method=method, batch_size=d.batch_size, **settings)
+            out = self._decode(src, settings)
         except SourcesTooLongError as err:
             err.results = [_as_list(r) for r in err.results]
             raise
         return [_as_list(r) for r in out]
 
+    def _decode(self, src: list[list[int]], settings: dict[str, Any]) -> list[Any]:
+        from enc2dec.decoding import decode_all
+
+        return decode_all(self.model, src, batch_size=self.decoding.batch_size, **settings)
+
+    def _decode_sharded(self, src: list[list[int]], comm: Any, settings: dict[str, Any]) -> list[list[Any]] | None:
+        from enc2dec.decoding.batch import SourcesTooLongError, TooLong
+        from enc2dec.decoding.state import Hypothesis
+        from enc2dec.training import distributed
+
+        def share(part: list[list[int]]) -> list[Any]:  # JSON: [[tokens, score, reached_eos], ...] or a TooLong
+            try:
+                hyps, too_long = [_as_list(r) for r in self._decode(part, settings)], []
+            except SourcesTooLongError as err:
+                hyps, too_long = [_as_list(r) for r in err.results], err.too_long
+            out: list[Any] = [[[[int(t) for t in h.tokens], float(h.score), bool(h.reached_eos)] for h in r]
+                              for r in hyps]  # fmt: skip
+            for t in too_long:
+                out[t.index] = {"length": t.length, "limit": t.limit}
+            return out
+
+        blocks, weights = self._decode_blocks(src, settings["method"])
+        results = distributed.shard_map(comm, src, share, blocks=blocks, weights=weights)
+        if results is None:
+            return None
+        too_long = [TooLong(i, r["length"], r["limit"]) for i, r in enumerate(results) if isinstance(r, dict)]
+        hyps = [[] if isinstance(r, dict) else [Hypothesis(t, score, reached_eos=eos) for t, score, eos in r]
+                for r in results]  # fmt: skip
+        if too_long:
+            raise SourcesTooLongError(too_long, hyps)
+        return hyps
+
+    def _decode_blocks(self, src: list[list[int]], method: str) -> tuple[list[list[int]], list[int]]:
+        """The batches one process decodes (decode_all's batch_order over the decodable sentences), then the rest
+        (empty or over-long) as one block; and each sentence's weight (its length; 0 for the rest). Sampling
+        draws from one random stream for the whole input: one block."""
+        from enc2dec.decoding.batch import batch_order
+        from enc2dec.decoding.state import length_limits
+
+        if method == "sample":
+            return [list(range(len(src)))], [1] * len(src)
+        limit = length_limits(self.model)[0]
+        weights = [len(s) if limit is None or len(s) <= limit else 0 for s in src]
+        todo = [i for i, w in enumerate(weights) if w]
+        batches = [[todo[k] for k in b] for b in batch_order([weights[i] for i in todo], self.decoding.batch_size)]
+        rest = [i for i, w in enumerate(weights) if not w]
+        return batches + ([rest] if rest else []), weights
+
     def detokenize(self, tokens: list[int]) -> str:
         return self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(tokens))
 
-    def translate(self, sentences: list[str], **options: Any) -> list[str]:
-        """Raw source sentences -> detokenized best translations."""
+    def translate(self, sentences: list[str], **options: Any) -> list[str] | None:
+        """Raw source sentences -> detokenized best translations (None on ranks other than 0 with a comm)."""
         hyps = self.decode_ids([self.encode(s) for s in sentences], **options)
-        return [self.detokenize(h[0].tokens) if h else "" for h in hyps]
+        return None if hyps is None else [self.detokenize(h[0].tokens) if h else "" for h in hyps]
 
-    def score(self, sentences: list[str], references: list[str], **options: Any) -> TranslationScores:
-        return translation_scores(self.translate(sentences, **options), references)
+    def score(self, sentences: list[str], references: list[str], **options: Any) -> TranslationScores | None:
+        translations = self.translate(sentences, **options)
+        return None if translations is None else translation_scores(translations, references)
 
     def files(self) -> dict[str, Writer]:
         """The vocabularies and tokenizers, as checkpoint files."""
@@ -233,7 +285,7 @@ def _json_writer(obj: Any) -> Writer:
     return lambda path: path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
 
 
-def test_nll(model: Module, data: ParallelText, batch_size: int) -> float:
+def test_nll(model: Module, data: ParallelText, batch_size: int, comm: Any = None) -> float:
     """Mean negative log-likelihood per target token (the exponent of perplexity): the model's loss with label
     smoothing switched off, which would otherwise add its own term."""
     from enc2dec.training.trainer import evaluate_loss
@@ -241,7 +293,7 @@ def test_nll(model: Module, data: ParallelText, batch_size: int) -> float:
     smoothing = model.loss.smoothing
     model.loss.smoothing = 0.0
     try:
-        return evaluate_loss(model, batches_in_order(data, batch_size))
+        return evaluate_loss(model, batches_in_order(data, batch_size), comm)
     finally:
         model.loss.smoothing = smoothing
 
@@ -301,19 +353,23 @@ class TranslationTask(Task):
         return Translator(model, src_vocab, tgt_vocab, src_tok, tgt_tok, self.config.decoding)
 
     def evaluate(self, trained: Translator, split: str, out_dir: Path | None = None, **options: Any) -> dict[str, Any]:
+        """options: decoding options, and comm to share the work among processes (the scores on rank 0)."""
         sources, references = split_pairs(self.config.data, split)
         return score_translator(trained, sources, references, prefix=f"{split}_", **options)
 
 
 def score_translator(trained: Translator, sources: list[str], references: list[str], *, prefix: str = "",
-                     **options: Any) -> dict[str, Any]:  # fmt: skip
-    """BLEU (cased, 13a), lowercased BLEU, chrF and reference perplexity of `trained` on aligned sentences."""
-    scores = trained.score(sources, references, **options)
+                     comm: Any = None, **options: Any) -> dict[str, Any] | None:  # fmt: skip
+    """BLEU (cased, 13a), lowercased BLEU, chrF and reference perplexity of `trained` on aligned sentences. With
+    comm, the processes share the decoding and the loss; rank 0 gets the scores, the others None."""
+    scores = trained.score(sources, references, comm=comm, **options)
     tgt_tok, tgt_vocab = trained.tgt_tokenizer, trained.tgt_vocab
     pairs = encode_pairs(TextPairs(sources, references), trained.src_tokenizer, tgt_tok, trained.src_vocab, tgt_vocab)
     keep = [i for i in range(len(pairs)) if pairs.src[i] and pairs.tgt[i]]
     pick = lambda xs: [xs[i] for i in keep]  # noqa: E731
     kept = ParallelText(pick(pairs.src), pick(pairs.tgt), pick(pairs.src_text), pick(pairs.tgt_text))
-    nll = test_nll(trained.model, kept, trained.decoding.batch_size)
+    nll = test_nll(trained.model, kept, trained.decoding.batch_size, comm)
+    if scores is None:
+        return None
     return {**scores.as_dict(prefix), f"{prefix}ppl": perplexity(nll), "bleu_signature": scores.bleu_signature,
             "sentences": len(sources)}  # fmt: skip

@@ -3,6 +3,7 @@ the sharding helpers of enc2dec.training.distributed."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -64,6 +65,21 @@ def test_sharded_translation_writes_the_bytes_of_one_process(models, tmp_path, c
     lines = (tmp_path / "one.txt").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 19 * n_best
     assert lines[4 * n_best] == lines[11 * n_best] == ("" if n_best == 1 else "-inf\t")  # the empty, the over-long
+
+
+def test_sharded_evaluation_prints_the_scores_of_one_process(models, tmp_path, capsys):
+    argv = ["evaluate", "--model", models.translator, "--split", "valid"]
+    assert cli.main([*argv, "--out", str(tmp_path / "one")]) == 0
+    one_out = capsys.readouterr().out
+    done = _mpi(2, [*argv, "--out", str(tmp_path / "two")])
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    def shown(out: str) -> list[str]:  # the perplexity sums its losses in another order: compared below
+        return [line for line in out.splitlines() if not line.startswith(("valid_ppl", "scores:"))]
+
+    assert shown(done.stdout) == shown(one_out)
+    one, two = (json.loads((tmp_path / d / "scores_valid.json").read_text()) for d in ("one", "two"))
+    assert two.pop("valid_ppl") == pytest.approx(one.pop("valid_ppl"), rel=1e-9) and two == one  # BLEU identical
 
 
 def test_sharded_encoding_writes_the_bytes_of_one_process(models, tmp_path):
