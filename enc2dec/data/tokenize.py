@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -320,12 +318,10 @@ class SentencePieceTokenizer:
         return cls(read_bytes(path), where=f"SentencePieceTokenizer.load: {path}")
 
     def save(self, path: str | Path) -> None:
-        """Write the model file atomically (temporary name, then os.replace)."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(self.model_proto)
-        os.replace(tmp, path)
+        """Write the model file atomically (enc2dec.files.atomic_write)."""
+        from enc2dec.files import atomic_write
+
+        atomic_write(path, lambda tmp: tmp.write_bytes(self.model_proto))
 
     @property
     def vocab_size(self) -> int:
