@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,11 +41,15 @@ class DigitsResult:
     train_seconds: float
 
 
-def _config(data: dict, seed: int, overrides: list[str]):
+def _train(data: dict, out_dir: str | Path, seed: int, overrides: list[str], progress: bool) -> tuple[Any, float]:
+    """One quickstart run (its folder replaced) -> (run.RunResult, seconds of training)."""
     from enc2dec import config as config_io
     from enc2dec import run
 
-    return run.config_from_dict(config_io.apply_overrides(data, [f"training.seed={seed}", *overrides]), "quickstart")
+    cfg = run.config_from_dict(config_io.apply_overrides(data, [f"training.seed={seed}", *overrides]), "quickstart")
+    start = time.perf_counter()
+    result = run.train(cfg, out_dir, overwrite=True, progress=progress)
+    return result, time.perf_counter() - start
 
 
 def run_digits(out_dir: str | Path = "runs/quickstart/digits", *, seed: int = 0, progress: bool = False,
@@ -55,10 +60,7 @@ def run_digits(out_dir: str | Path = "runs/quickstart/digits", *, seed: int = 0,
     from enc2dec.plots import plot_codes
     from enc2dec.tasks.autoencoder import codes_of
 
-    cfg = _config(DIGITS_CONFIG, seed, list(overrides))
-    start = time.perf_counter()
-    result = run.train(cfg, out_dir, overwrite=True, progress=progress)
-    seconds = time.perf_counter() - start
+    result, seconds = _train(DIGITS_CONFIG, out_dir, seed, list(overrides), progress)
     x_train, x_test, y_test = result.data.x["train"], result.data.x["test"], result.data.y["test"]
     test_mse = run.evaluate(result.out_dir, "test")["test_mse"]  # the one explicit test evaluation
     pca = PCA(n_components=2, random_state=seed).fit(x_train)
@@ -80,10 +82,7 @@ def run_dates(out_dir: str | Path = "runs/quickstart/dates", *, seed: int = 0, p
               overrides: list[str] = ()) -> DatesResult:  # fmt: skip
     from enc2dec import run
 
-    cfg = _config(DATES_CONFIG, seed, list(overrides))
-    start = time.perf_counter()
-    result = run.train(cfg, out_dir, overwrite=True, progress=progress)
-    seconds = time.perf_counter() - start
+    result, seconds = _train(DATES_CONFIG, out_dir, seed, list(overrides), progress)
     translator = run.load(result.out_dir).trained
     test = result.data.test
     outputs = translator.translate(test.src_text)

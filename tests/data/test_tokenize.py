@@ -175,7 +175,6 @@ def test_load_tokenizers_round_trip_and_errors_name_the_file(tmp_path):
 
 @pytest.mark.parametrize(("model", "message"), [("AAAA", r"parse"), ("", r"no bytes")])
 def test_corrupt_sentencepiece_model_names_the_file(tmp_path, model, message):
-    pytest.importorskip("sentencepiece")
     path = tmp_path / "tokenizers.json"
     path.write_text(json.dumps({"src": {"type": "sentencepiece", "model": model}, "tgt": {"type": "word"}}))
     with pytest.raises(ValueError, match=rf"tokenizers\.json: src: not a sentencepiece model \(.*{message}"):

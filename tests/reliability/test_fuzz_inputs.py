@@ -165,8 +165,6 @@ tokenizer_configs = st.one_of(
 def test_tokenizer_file_gives_tokenizers_or_an_error_naming_the_file(tmp_path, content):
     path = tmp_path / "tokenizers.json"
     path.write_bytes(content)
-    if b"sentencepiece" in content:
-        pytest.importorskip("sentencepiece")
     try:
         src, tgt = load_tokenizers(path)
     except CLEAR as e:
@@ -176,4 +174,4 @@ def test_tokenizer_file_gives_tokenizers_or_an_error_naming_the_file(tmp_path, c
         event("read")
         data = json.loads(content.decode("utf-8-sig"))
         assert src.to_config()["type"] == data["src"]["type"] and tgt.to_config()["type"] == data["tgt"]["type"]
-        assert src.detokenize(src.tokenize("Ein Hund.")) is not None
+        assert all(isinstance(t, str) and t for t in src.tokenize("Ein Hund."))  # a working tokenizer
