@@ -184,7 +184,7 @@ def _train(
         model,
         dataclasses.replace(cfg.training, progress=progress or cfg.training.progress),
         out_dir=out,
-        evaluate=lambda m: task.validate(m, data),
+        evaluate=lambda m: task.validate(m, data, comm),
         run_config=config_io.to_dict(cfg),
         checkpoint_files=lambda: task.model_files(data),
         comm=comm,
@@ -236,8 +236,8 @@ def evaluate(
     """Scores of a saved model on `split` (valid or test) of its configured data: the only place a test split is
     scored. options: a translation model's decoding options (method, beam_size, ...) over its configured ones.
     With out_dir: scores_<split>.json there (and the task's pictures). comm: by default distributed.world(); under
-    `mpiexec -n N` a translation model's decoding and loss are shared among the processes, other tasks are scored
-    by rank 0 alone; rank 0 returns the scores, the other ranks None."""
+    `mpiexec -n N` the processes share a translation model's decoding and loss and a forecaster's rolling-origin
+    forecasts (autoencoders are scored by rank 0 alone); rank 0 returns the scores, the other ranks None."""
     if split not in ("valid", "test"):
         raise ValueError(f"--split must be 'valid' or 'test', got {split!r}")
     comm = distributed.world() if comm is None else comm
@@ -247,10 +247,7 @@ def evaluate(
                          f"{loaded.config.task} model")  # fmt: skip
     out = None if out_dir is None else Path(out_dir)
     with loaded.task.compute_limits():
-        if loaded.config.task == "translation":
-            scores = loaded.task.evaluate(loaded.trained, split, out, comm=comm, **(options or {}))
-        else:
-            scores = loaded.task.evaluate(loaded.trained, split, out) if comm.rank == 0 else None
+        scores = loaded.task.evaluate(loaded.trained, split, out, comm, **(options or {}))
     if out is not None and scores is not None:
         checkpoint.save_json(out / f"scores_{split}.json", scores)
     return scores

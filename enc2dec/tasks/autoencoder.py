@@ -150,7 +150,7 @@ class AutoencoderTask(Task):
             x["valid"], x["valid"], batch_size=256, shuffle=False
         )
 
-    def validate(self, model: Module, data: Images) -> dict[str, float]:
+    def validate(self, model: Module, data: Images, comm: Any) -> dict[str, float]:
         if self.config.model.context_size == 2:
             self.latent_by_epoch.append((len(self.latent_by_epoch) + 1, codes_of(model, data.x["valid"])))
         return {"valid_mse": model.reconstruction_error(data.x["valid"])}
@@ -173,7 +173,9 @@ class AutoencoderTask(Task):
         checkpoint.load_weights(model_dir, model)
         return model.eval()
 
-    def evaluate(self, trained: Module, split: str, out_dir: Path | None = None) -> dict[str, Any]:
+    def evaluate(self, trained: Module, split: str, out_dir: Path | None, comm: Any) -> dict[str, Any] | None:
+        if comm.rank > 0:  # one process scores: a few forward passes
+            return None
         x = load_images(self.config.data).x[split]
         scores = {f"{split}_mse": trained.reconstruction_error(x), f"{split}_loss": _mean_loss(trained, x)}
         if hasattr(trained, "neg_elbo"):

@@ -53,8 +53,9 @@ class Task:
         """(the training batcher, the validation batches for valid_loss)."""
         raise NotImplementedError
 
-    def validate(self, model: Module, data: Any) -> dict[str, float]:
-        """The metrics of `metrics()` on the validation split, at each evaluation."""
+    def validate(self, model: Module, data: Any, comm: Any) -> dict[str, float]:
+        """The metrics of `metrics()` on the validation split, at each evaluation. Called on every rank of comm
+        (enc2dec.training.distributed) so that the work can be shared; rank 0's metrics count."""
         return {}
 
     def model_files(self, data: Any) -> dict[str, Writer]:
@@ -71,7 +72,11 @@ class Task:
         checkpoint folder `model_dir`, in eval mode; its `.model` (or itself) is the Module."""
         raise NotImplementedError
 
-    def evaluate(self, trained: Any, split: str, out_dir: Path | None = None, **options: Any) -> dict[str, Any]:
+    def evaluate(
+        self, trained: Any, split: str, out_dir: Path | None, comm: Any, **options: Any
+    ) -> dict[str, Any] | None:
         """Scores of a trained model on `split` (valid or test) of its configured data; with out_dir, the task's
-        pictures of it there. options: a translation model's decoding options (no other task takes any)."""
+        pictures of it there. Called on every rank of comm: rank 0 returns the scores, the others None (a task
+        may share the work among them). options: a translation model's decoding options (no other task takes
+        any)."""
         raise NotImplementedError

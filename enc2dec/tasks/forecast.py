@@ -35,12 +35,13 @@ from enc2dec.nn.checks import check_float_field, check_int_field
 from enc2dec.nn.module import Module
 from enc2dec.tasks.base import Task, Writer
 from enc2dec.tasks.registry import model_choice
-from enc2dec.training import TrainConfig, checkpoint
+from enc2dec.training import TrainConfig, checkpoint, distributed
 
 log = logging.getLogger(__name__)
 
 DATASETS = ("co2", "sunspots", "csv")
 FRAMING_FILE = "framing.json"
+ORIGINS_PER_CALL = 128  # rolling-origin forecasts a call: the unit the processes of `mpiexec -n N` share
 Z95 = 1.959964  # the standard normal's 97.5 % quantile
 
 
@@ -186,6 +187,21 @@ class TrainedForecaster:
         std = None if logvar is None else self.framing.scale * np.exp(0.5 * logvar.astype(np.float64))
         return self.framing.decode(x, mu), std
 
+    def forecast_rows(self, x: np.ndarray, times: np.ndarray, period: float,
+                      comm: Any) -> tuple[np.ndarray, np.ndarray | None] | None:  # fmt: skip
+        """forecast() with the rows shared among the processes of comm (distributed.shard_rows, ORIGINS_PER_CALL
+        rows a call): rank 0 gets them all in input order, bit-identical to one process; the others get None."""
+        h = self.config.data.horizon
+
+        def rows(index: np.ndarray) -> np.ndarray:  # (n,) -> (n, h) means, then (n, h) deviations if any
+            mean, std = self.forecast(x[index], times[index], period)
+            return mean if std is None else np.concatenate([mean, std], axis=1)
+
+        out = distributed.shard_rows(comm, np.arange(len(x)), rows, chunk=ORIGINS_PER_CALL)
+        if out is None:
+            return None
+        return (out, None) if out.shape[1] == h else (out[:, :h], out[:, h:])
+
 
 def _series(trained: TrainedForecaster, series: Series | None, csv: str | None) -> Series:
     if series is not None:
@@ -270,19 +286,25 @@ def rolling_origin(
     *,
     csv: str | None = None,
     statistical: baselines.StatisticalForecaster | None = None,
-) -> Evaluation:
+    comm: Any = None,
+) -> Evaluation | None:
     """Rolling origin over the `split` part (valid or test): every origin forecasts h steps from the values
     before it. The encoder-decoder against naive, seasonal naive and the configured statsmodels model (fitted on
     everything before that part, or `statistical` if given); MASE scaled by the seasonal naive's in-sample MAE
-    before that part. Targets the loader filled in (gaps) are not scored."""
+    before that part. Targets the loader filled in (gaps) are not scored. comm: the processes of `mpiexec -n N`
+    share the encoder-decoder's forecasts; rank 0 fits the baselines and returns the evaluation, the others None."""
     cfg = trained.config
     data = prepare(cfg.data, _series(trained, series, csv))
     part, values, m = data.parts[split], data.series.values, data.season
     start = data.valid_start if split == "valid" else data.test_start
     h = cfg.data.horizon
-    forecasts = {"encdec": None, "naive": baselines.naive(values, part.origins, h),
+    comm = distributed.SingleProcess() if comm is None else comm
+    encdec = trained.forecast_rows(part.x, part.origins + data.series.step_offset, data.period, comm)
+    if encdec is None:
+        return None
+    forecasts = {"encdec": encdec[0], "naive": baselines.naive(values, part.origins, h),
                  "seasonal_naive": baselines.seasonal_naive(values, part.origins, h, m)}  # fmt: skip
-    forecasts["encdec"], std = trained.forecast(part.x, part.origins + data.series.step_offset, data.period)
+    std = encdec[1]
     name = None
     if cfg.statistical.model != "none":
         if statistical is None:
@@ -372,12 +394,12 @@ class ForecastTask(Task):
         train = ArrayBatcher(*data.parts["train"].arrays(), batch_size=d.batch_size, seed=d.seed)
         return train, ArrayBatcher(*data.parts["valid"].arrays(), batch_size=256, shuffle=False)
 
-    def validate(self, model: Module, data: ForecastData) -> dict[str, float]:
+    def validate(self, model: Module, data: ForecastData, comm: Any) -> dict[str, float]:
         """The free-running forecasts' MAE over the validation origins, in data units."""
         valid = data.parts["valid"]
         trained = TrainedForecaster(model, self.config, data.framing)
-        mean, _ = trained.forecast(valid.x, valid.origins + data.series.step_offset, data.period)
-        return {"valid_mae": baselines.errors(mean, valid.y, 1.0)["mae"]}
+        forecasts = trained.forecast_rows(valid.x, valid.origins + data.series.step_offset, data.period, comm)
+        return {} if forecasts is None else {"valid_mae": baselines.errors(forecasts[0], valid.y, 1.0)["mae"]}
 
     def model_files(self, data: ForecastData) -> dict[str, Writer]:
         return framing_file(data.framing)
@@ -387,8 +409,11 @@ class ForecastTask(Task):
         checkpoint.load_weights(model_dir, model)
         return TrainedForecaster(model.eval(), self.config, load_framing(model_dir / FRAMING_FILE))
 
-    def evaluate(self, trained: TrainedForecaster, split: str, out_dir: Path | None = None) -> dict[str, Any]:
-        result = rolling_origin(trained, split)
+    def evaluate(self, trained: TrainedForecaster, split: str, out_dir: Path | None,
+                 comm: Any) -> dict[str, Any] | None:  # fmt: skip
+        result = rolling_origin(trained, split, comm=comm)
+        if result is None:  # a rank other than 0
+            return None
         if out_dir is not None:
             evaluation_pictures(result, out_dir / "forecast_examples.png", out_dir / "error_by_step.png")
         by_step = {k: v.tolist() for k, v in result.by_step.items()}

@@ -143,7 +143,7 @@ class SeriesAutoencoderTask(Task):
         train = ArrayBatcher(*data.batch("train"), batch_size=d.batch_size, seed=d.seed)
         return train, ArrayBatcher(*data.batch("valid"), batch_size=256, shuffle=False)
 
-    def validate(self, model: Module, data: WindowData) -> dict[str, float]:
+    def validate(self, model: Module, data: WindowData, comm: Any) -> dict[str, float]:
         return {"valid_mse": reconstruction_mse(model, data, "valid")}
 
     def model_files(self, data: WindowData) -> dict[str, Writer]:
@@ -157,8 +157,12 @@ class SeriesAutoencoderTask(Task):
     def compute_limits(self) -> Any:
         return baselines.one_blas_thread()
 
-    def evaluate(self, trained: TrainedSeriesAutoencoder, split: str, out_dir: Path | None = None) -> dict[str, Any]:
-        """Reconstruction MSE of the split's windows, and PCA's with C components fitted on the training windows."""
+    def evaluate(self, trained: TrainedSeriesAutoencoder, split: str, out_dir: Path | None,
+                 comm: Any) -> dict[str, Any] | None:  # fmt: skip
+        """Reconstruction MSE of the split's windows, and PCA's with C components fitted on the training windows
+        (by rank 0 alone)."""
+        if comm.rank > 0:
+            return None
         from sklearn.decomposition import PCA
 
         data = window_data(self.config.data, load_series(self.config.data), trained.framing)

@@ -331,12 +331,14 @@ class TranslationTask(Task):
         return Translator(model, data.src_vocab, data.tgt_vocab, data.src_tokenizer, data.tgt_tokenizer,
                           self.config.decoding)  # fmt: skip
 
-    def validate(self, model: Module, data: TranslationData) -> dict[str, float]:
+    def validate(self, model: Module, data: TranslationData, comm: Any) -> dict[str, float]:
         n = min(self.config.decoding.valid_bleu_sentences, len(data.valid))
         if not n:
             return {}
         translator = self._translator(model, data)
-        hyps = translator.decode_ids(data.valid.src[:n], method="greedy")
+        hyps = translator.decode_ids(data.valid.src[:n], comm=comm, method="greedy")
+        if hyps is None:  # a rank other than 0: rank 0 scores
+            return {}
         texts = [translator.detokenize(h[0].tokens) if h else "" for h in hyps]
         return {"valid_bleu": translation_scores(texts, data.valid.tgt_text[:n]).bleu}
 
@@ -352,10 +354,11 @@ class TranslationTask(Task):
         model.eval()
         return Translator(model, src_vocab, tgt_vocab, src_tok, tgt_tok, self.config.decoding)
 
-    def evaluate(self, trained: Translator, split: str, out_dir: Path | None = None, **options: Any) -> dict[str, Any]:
-        """options: decoding options, and comm to share the work among processes (the scores on rank 0)."""
+    def evaluate(self, trained: Translator, split: str, out_dir: Path | None, comm: Any,
+                 **options: Any) -> dict[str, Any] | None:  # fmt: skip
+        """options: decoding options; the processes of comm share the decoding (the scores on rank 0)."""
         sources, references = split_pairs(self.config.data, split)
-        return score_translator(trained, sources, references, prefix=f"{split}_", **options)
+        return score_translator(trained, sources, references, prefix=f"{split}_", comm=comm, **options)
 
 
 def score_translator(trained: Translator, sources: list[str], references: list[str], *, prefix: str = "",

@@ -15,8 +15,8 @@ training before any checkpoint is written.
 Data parallel (`comm`, enc2dec.training.distributed): every process draws the same global batch order and takes
 its share of each batch's rows (`train.shard(rank, size)`); its gradients, scaled by n_local / n_global, are
 summed over the processes, and every process clips and steps identically. The logged loss is the global
-item-weighted mean; the validation loss is computed sharded and summed; task metrics (BLEU, ...) are computed by
-rank 0 and broadcast. Rank 0 alone writes checkpoints, metrics.jsonl, loss.png and the progress bar; the others
+item-weighted mean; the validation loss is computed sharded and summed; `evaluate` (task metrics: BLEU, ...) is
+called on every rank, so that it can share its work among them, and rank 0's metrics are broadcast. Rank 0 alone writes checkpoints, metrics.jsonl, loss.png and the progress bar; the others
 wait until a save is complete. Random generators (dropout, noise) are seeded per rank (rank 0 keeps the model's;
 rank r > 0 takes seed + r) and each rank's state is recorded in the checkpoint.
 """
@@ -182,7 +182,8 @@ def evaluate_loss(model: Module, batches: Iterable[Any], comm: Any = None) -> fl
 
 class Trainer:
     """fit(train, valid) trains `model` under `config`; with out_dir it writes last/ and best/ checkpoints and
-    metrics.jsonl. evaluate(model) -> dict adds metrics (BLEU, ...) to each evaluation.
+    metrics.jsonl. evaluate(model) -> dict adds metrics (BLEU, ...) to each evaluation (called on every rank;
+    rank 0's result counts).
     checkpoint_files(): extra files for each checkpoint (file name -> writer), e.g. the vocabularies.
     comm: the processes training together (enc2dec.training.distributed.world()); None: this one alone."""
 
@@ -308,8 +309,10 @@ class Trainer:
         record["train_loss"] = float(np.mean(recent))
         if valid is not None:
             record["valid_loss"] = evaluate_loss(self.model, valid, self.comm)
-        if self.evaluate is not None and self.is_main:
-            record.update(self.evaluate(self.model))
+        if self.evaluate is not None:
+            metrics = self.evaluate(self.model)  # every rank: the task may share the work through comm
+            if self.is_main:
+                record.update(metrics)
             self.model.train()
         record["minutes"] = (time.perf_counter() - start) / 60
         record = self.comm.bcast_json(record)  # rank 0's metrics and clock on every rank

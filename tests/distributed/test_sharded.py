@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from enc2dec import cli, run
+from enc2dec.tasks import forecast
 from enc2dec.training import distributed
 
 from .test_data_parallel import CONFIGS, MPIEXEC, ROOT, _env
@@ -42,6 +43,21 @@ def models(tmp_path_factory):
     rows = np.random.default_rng(0).random((2 * distributed.ROWS_PER_CALL + 50, 64), dtype=np.float32)  # 3 calls
     np.save(root / "rows.npy", rows)
     return SimpleNamespace(root=root, translator=str(translator), autoencoder=str(autoencoder.out_dir))
+
+
+@pytest.fixture(scope="module")
+def forecaster(tmp_path_factory):
+    """A forecaster whose test split has more origins than one call forecasts, so both ranks share them."""
+    root = tmp_path_factory.mktemp("forecaster")
+    t = np.arange(1200)
+    values = 10 + 2 * np.sin(2 * np.pi * t / 12) + 0.2 * np.random.default_rng(0).standard_normal(len(t))
+    (root / "series.csv").write_text("value\n" + "".join(f"{v:.4f}\n" for v in values), encoding="utf-8")
+    sets = [f"data.path={root / 'series.csv'}", "data.dataset=csv", "data.column=value", "data.period=12",
+            "data.input_length=24", "data.horizon=4", "model.hidden_size=8", "model.embed_size=4",
+            "model.attention=none", "training.max_steps=2", "training.max_minutes=null", "statistical.model=none"]  # fmt: skip
+    cfg = run.load_config(ROOT / "configs/forecast_co2.yaml", sets)
+    assert cfg.data.test_fraction * len(t) > forecast.ORIGINS_PER_CALL  # several calls: the ranks share them
+    return str(run.train(cfg, root / "run").out_dir)
 
 
 def _mpi(n: int, argv: list[str]) -> subprocess.CompletedProcess:
@@ -80,6 +96,25 @@ def test_sharded_evaluation_prints_the_scores_of_one_process(models, tmp_path, c
     assert shown(done.stdout) == shown(one_out)
     one, two = (json.loads((tmp_path / d / "scores_valid.json").read_text()) for d in ("one", "two"))
     assert two.pop("valid_ppl") == pytest.approx(one.pop("valid_ppl"), rel=1e-9) and two == one  # BLEU identical
+
+
+def test_training_on_two_processes_shares_the_validation_bleu(tmp_path):
+    (tmp_path / "c.json").write_text(json.dumps(TRANSLATION))
+    done = _mpi(2, ["train", str(tmp_path / "c.json"), "--out", str(tmp_path / "r"), "--quiet"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "valid_bleu" in r] == [4]  # both ranks decoded; rank 0 scored
+
+
+def test_sharded_rolling_origin_evaluation_scores_as_one_process(forecaster, tmp_path, capsys):
+    argv = ["evaluate", "--model", forecaster, "--split", "test"]
+    assert cli.main([*argv, "--out", str(tmp_path / "one")]) == 0
+    one_out = capsys.readouterr().out
+    done = _mpi(2, [*argv, "--out", str(tmp_path / "two")])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.replace("/two/", "/one/") == one_out
+    one, two = ((tmp_path / d / "scores_test.json").read_bytes() for d in ("one", "two"))
+    assert two == one
 
 
 def test_sharded_encoding_writes_the_bytes_of_one_process(models, tmp_path):
