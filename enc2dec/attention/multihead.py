@@ -12,7 +12,8 @@ masked softmax of every attention. Dropout acts on the attention weights. With a
 outputs hold only the real positions, (N, D): the projections skip the padding; only the score products see it.
 
 Backward, with a = softmax(s), s = (q / sqrt(dh)) k^T, c = a v:
-    dv = a^T dc,  da = dc v^T,  ds = a (da - sum(a da)),  dq = ds k / sqrt(dh),  dk = ds^T q / sqrt(dh).
+    dv = a^T dc,  da = dc v^T,  ds = a (da - sum(a da)),  dq = ds k / sqrt(dh),  dk = ds^T q / sqrt(dh);
+the key bias's gradient, sum(dk) over positions, is exactly zero (each row of ds sums to zero) and is set so.
 
 Decoding (`step_self`, `step_cross`) computes without caches: self-attention appends this step's key and value
 to the past ones (the KV cache, (B, nh, t, dh) per layer), cross-attention reads keys and values projected once.
@@ -45,6 +46,15 @@ def merge_heads(x: np.ndarray) -> np.ndarray:
 def _head_mask(mask: np.ndarray | None) -> np.ndarray | None:
     """(B, T, S) or (B, 1, S) -> (B, 1, T, S) or (B, 1, 1, S); (T, S) and None unchanged."""
     return mask[:, None] if mask is not None and mask.ndim == 3 else mask
+
+
+def _zero_key_bias_grad(projection: Linear, keys: slice) -> None:
+    """The key bias's gradient is exactly zero: it adds q . b_k to every score of a query, a shift the softmax
+    ignores. Computed, it would be rounding noise, which Adam scales up to steps of +-lr (and processes summing
+    their gradients in another order would drift apart); it is set to its exact value. keys: the key block of
+    the fused projection's outputs."""
+    if projection.bias is not None:
+        projection.bias.grad[keys] = 0.0
 
 
 class MultiHeadAttention(Module):
@@ -110,10 +120,14 @@ class MultiHeadAttention(Module):
         if self.cross:
             dx = self.q.backward(pack(merge_heads(dq), packing))
             d_kv = np.concatenate([merge_heads(dk), merge_heads(dv)], axis=-1)  # (B, S, 2D)
-            return dx, self.kv.backward(pack(d_kv, memory_packing))
+            d_memory = self.kv.backward(pack(d_kv, memory_packing))
+            _zero_key_bias_grad(self.kv, slice(0, self.model_size))
+            return dx, d_memory
         d_qkv = np.stack([dq, dk, dv])  # (3, B, nh, T, dh)
         B, T = dq.shape[0], dq.shape[2]
-        return self.qkv.backward(pack(d_qkv.transpose(1, 3, 0, 2, 4).reshape(B, T, -1), packing))  # (B, T, 3D)
+        dx = self.qkv.backward(pack(d_qkv.transpose(1, 3, 0, 2, 4).reshape(B, T, -1), packing))  # (B, T, 3D)
+        _zero_key_bias_grad(self.qkv, slice(self.model_size, 2 * self.model_size))
+        return dx
 
     def _check(self, x: np.ndarray, packing: Packing | None, name: str, length: str) -> None:
         if packing is None:
