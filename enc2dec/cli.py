@@ -485,6 +485,9 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
+        from enc2dec.training import distributed
+
+        distributed.limit_threads_per_rank()  # under mpiexec: the processes share the cores
         return args.handler(args)
     except (ValueError, TypeError, OSError, FloatingPointError, ImportError) as err:
         message = " ".join(str(err).split("\n"))

@@ -29,6 +29,10 @@ from enc2dec.nn.parameter import Parameter
 # Environment variables by which MPI launchers tell a process the size of its world (MPICH/Hydra and Intel MPI,
 # Open MPI, MVAPICH, PMIx launchers such as SLURM's srun --mpi=pmix).
 _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE")
+# ... and how many of them run on this machine (MPICH/Hydra, Open MPI, MVAPICH, SLURM).
+_LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "MV2_COMM_WORLD_LOCAL_SIZE",
+                         "SLURM_NTASKS_PER_NODE")  # fmt: skip
+_THREAD_VARIABLES = ("ENC2DEC_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 BUCKET_ELEMENTS = 1 << 22  # 16 MB of float32 per bucket: few messages, and packing overlaps the reduction
 ROWS_PER_CALL = 1024  # shard_rows: rows per call of its function, the unit dealt to the ranks
 MPI_EXTRA = "pip install 'enc2dec[mpi]' (or pip install mpi4py mpich)"
@@ -41,6 +45,32 @@ def launched_size() -> int:
         if value.isdigit():
             return int(value)
     return 1
+
+
+def threads_per_rank() -> int | None:
+    """The BLAS threads each process of an MPI job should take so that the processes on this machine share its
+    cores without oversubscribing them (a waiting OpenBLAS thread spins): the CPUs this process may use, divided
+    by the processes on this machine when the launcher did not bind each to its own cores. None (leave the
+    setting alone) for one process, or when the user chose a number ($ENC2DEC_THREADS, $OMP_NUM_THREADS, ...)."""
+    if launched_size() == 1 or any(os.environ.get(name, "").strip() for name in _THREAD_VARIABLES):
+        return None
+    local = next((int(v) for v in map(os.environ.get, _LOCAL_SIZE_VARIABLES) if v and v.isdigit()), launched_size())
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    bound = usable < (os.cpu_count() or usable)  # the launcher gave this process its own cores
+    return usable if bound else max(1, usable // max(local, 1))
+
+
+def limit_threads_per_rank() -> int | None:
+    """Apply threads_per_rank() to numpy's BLAS (threadpoolctl) and enc2dec's element-wise threads; return it."""
+    n = threads_per_rank()
+    if n is not None:
+        import threadpoolctl
+
+        from enc2dec.nn import parallel
+
+        threadpoolctl.threadpool_limits(n)
+        parallel.set_threads(n)
+    return n
 
 
 class SingleProcess:

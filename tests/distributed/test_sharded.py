@@ -150,3 +150,19 @@ def test_shard_map_in_one_process_is_fn_and_checks_its_blocks():
     two = SimpleNamespace(size=2, rank=0)
     with pytest.raises(ValueError, match="blocks must hold each of the 3 item indices once"):
         distributed.shard_map(two, [1, 2, 3], lambda xs: xs, blocks=[[0, 1], [1, 2]])
+
+
+def test_each_rank_takes_its_share_of_the_cores(monkeypatch):
+    for name in ("ENC2DEC_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "PMI_SIZE",
+                 "MPI_LOCALNRANKS", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert distributed.threads_per_rank() is None  # one process: as configured
+    monkeypatch.setenv("PMI_SIZE", "8")
+    monkeypatch.setenv("MPI_LOCALNRANKS", "4")  # 8 processes, 4 of them on this machine
+    assert distributed.threads_per_rank() == 4
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {3, 4}, raising=False)  # bound to two cores
+    assert distributed.threads_per_rank() == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice stands
+    assert distributed.threads_per_rank() is None
