@@ -67,21 +67,25 @@ def smoke_multi30k(data_dir: str | None, folder: Path, n_train: int = 300, n_eva
 
 
 # -- training in child processes ------------------------------------------------------------------------------------
-def start_training(config: str, out: Path, sets: list[str], *, data_dir: str | None, threads: int) -> subprocess.Popen:
-    """`enc2dec train CONFIG --out OUT --overwrite` in a child process with `threads` BLAS threads; its output goes
-    to OUT.log."""
+def start_training(config: str, out: Path, sets: list[str], *, data_dir: str | None, threads: int,
+                   workers: int = 1) -> subprocess.Popen:  # fmt: skip
+    """`enc2dec train CONFIG --out OUT --overwrite [--workers N]` in a child process with `threads` BLAS threads
+    (each); its output goes to OUT.log."""
     cmd = [sys.executable, "-m", "enc2dec.cli", "-v", "train", config, "--out", str(out), "--overwrite", "--quiet"]
     cmd += [a for s in sets for a in ("--set", s)] + (["--data-dir", data_dir] if data_dir else [])
+    cmd += ["--workers", str(workers)] if workers > 1 else []
     env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{out}.log", "w") as log:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def training_command(config: str, out: Path, sets: list[str], data_dir: str | None, threads: int) -> str:
+def training_command(config: str, out: Path, sets: list[str], data_dir: str | None, threads: int,
+                     workers: int = 1) -> str:  # fmt: skip
     sets_text = "".join(f" --set {s}" for s in sets)
     data = f" --data-dir {data_dir}" if data_dir else ""
-    return f"OPENBLAS_NUM_THREADS={threads} enc2dec train {config} --out {out} --overwrite{data}{sets_text}"
+    more = f" --workers {workers}" if workers > 1 else ""
+    return f"OPENBLAS_NUM_THREADS={threads} enc2dec train {config} --out {out} --overwrite{data}{sets_text}{more}"
 
 
 def wait_all(jobs: dict[str, tuple[Path, subprocess.Popen]]) -> None:
