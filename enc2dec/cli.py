@@ -191,18 +191,23 @@ def _decode_options(args: argparse.Namespace, configured: Any) -> dict:
     """The decoding options given on the command line, over the model's configured decoding (DecodeConfig)."""
     method = args.method or configured.method
     options: dict[str, Any] = {"method": method}
-    for flag, value, needs in (("--beam-size", args.beam_size, "beam"), ("--length-penalty", args.length_penalty,
-                               "beam"), ("--seed", args.seed, "sample")):  # fmt: skip
+    for flag, needs in _METHOD_FLAGS.items():
+        value = getattr(args, flag[2:].replace("-", "_"))
         if value is not None and method != needs:
             raise ValueError(f"{flag} is for --method {needs}, got --method {method}")
+    for name in ("min_length", "no_repeat_ngram"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
     if method == "beam":
         options["n_best"] = args.n_best
-        if args.beam_size is not None:
-            options["beam_size"] = args.beam_size
-        if args.length_penalty is not None:
-            options["length_penalty"] = args.length_penalty
+        for name in ("beam_size", "length_penalty", "length_penalty_style"):
+            if getattr(args, name) is not None:
+                options[name] = getattr(args, name)
     elif method == "sample":
         options["seed"] = 0 if args.seed is None else args.seed
+        for name in ("temperature", "top_k", "top_p"):
+            if getattr(args, name) is not None:
+                options[name] = getattr(args, name)
         if args.n_best > 1:
             options["num_samples"] = args.n_best
     elif args.n_best > 1:
@@ -210,8 +215,14 @@ def _decode_options(args: argparse.Namespace, configured: Any) -> dict:
     return options
 
 
+_METHOD_FLAGS = {"--beam-size": "beam", "--length-penalty": "beam", "--length-penalty-style": "beam",
+                 "--seed": "sample", "--temperature": "sample", "--top-k": "sample", "--top-p": "sample"}  # fmt: skip
+_DECODING_OPTIONS = ("method", "beam_size", "length_penalty", "length_penalty_style", "min_length", "no_repeat_ngram",
+                     "seed", "temperature", "top_k", "top_p")  # fmt: skip
+
+
 def _decoding_given(args: argparse.Namespace) -> bool:
-    return any(v is not None for v in (args.method, args.beam_size, args.length_penalty, args.seed)) or args.n_best != 1
+    return any(getattr(args, name) is not None for name in _DECODING_OPTIONS) or args.n_best != 1
 
 
 def _translate(args: argparse.Namespace) -> int:
@@ -373,8 +384,15 @@ def _decoding(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", choices=["beam", "greedy", "sample"], default=None, help="default: the model's")
     p.add_argument("--beam-size", type=int, default=None, help="default: the model's decoding.beam_size")
     p.add_argument("--n-best", type=int, default=1, help="write the n best per input, each as SCORE<TAB>TEXT")
-    p.add_argument("--length-penalty", type=float, default=None, help="default: the model's")
+    p.add_argument("--length-penalty", type=float, default=None, help="beam: alpha (default: the model's)")
+    p.add_argument("--length-penalty-style", choices=["avg", "gnmt"], default=None,
+                   help="beam: score / length ** alpha (avg) or / ((5 + length) / 6) ** alpha (gnmt)")  # fmt: skip
+    p.add_argument("--min-length", type=int, default=None, help="no end of sentence before this many tokens")
+    p.add_argument("--no-repeat-ngram", type=int, default=None, metavar="N", help="no N-gram twice in one output")
     p.add_argument("--seed", type=int, default=None, help="--method sample: the random seed (default 0)")
+    p.add_argument("--temperature", type=float, default=None, help="--method sample: below 1 sharpens (default 1)")
+    p.add_argument("--top-k", type=int, default=None, help="--method sample: draw from the k most likely tokens")
+    p.add_argument("--top-p", type=float, default=None, help="--method sample: from the smallest set of mass p")
 
 
 def build_parser() -> argparse.ArgumentParser:

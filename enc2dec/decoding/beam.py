@@ -11,10 +11,11 @@ The state holds B * K rows, sentence-major (row b*K + k is beam k of sentence b)
 Initially only beam 0 is alive (the others score -inf), so the first step does not pick K copies of one token.
 
 Ranking uses score / n ** alpha (`length_penalty` = alpha; n = tokens emitted, eos included; alpha = 0 is the raw
-sum of log-probabilities). A sentence is finished when it has n_best hypotheses and the best alive beam cannot
+sum of log-probabilities), or with length_penalty_style "gnmt" score / ((5 + n) / 6) ** alpha (Wu et al. 2016). A sentence is finished when it has n_best hypotheses and the best alive beam cannot
 reach the n_best-th of them: with alpha = 0 this test is exact, since a sum of log-probabilities only falls; with
 alpha > 0 the alive beam is scored at its current length (Hugging Face's early_stopping=False), because the exact
-bound over every longer length rarely stops before the maximum. Finished sentences leave the state.
+bound over every longer length rarely stops before the maximum. Finished sentences leave the state. Before step 1, `constraints.constrain` bans what may not be emitted (eos
+before min_length, a repeated n-gram).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ import numbers
 
 import numpy as np
 
+from enc2dec.decoding.constraints import check_constraints, constrain
 from enc2dec.decoding.state import (
     BOS_ID,
     EOS_ID,
+    LENGTH_PENALTY_STYLES,
     Hypothesis,
     StepModel,
     check_log_probs,
@@ -50,6 +53,9 @@ def beam_search(
     beam_size: int = 5,
     n_best: int = 1,
     length_penalty: float = 1.0,
+    length_penalty_style: str = "avg",
+    min_length: int = 0,
+    no_repeat_ngram: int = 0,
     max_len_a: float = 1.5,
     max_len_b: float = 10,
     bos_id: int = BOS_ID,
@@ -58,7 +64,9 @@ def beam_search(
     """The n_best highest-ranked hypotheses per sentence, best first, in input order.
 
     src_ids: (B, S) integer, padded; src_lengths: (B,) integer in [1, S]. beam_size K >= 1; 1 <= n_best <= K;
-    length_penalty alpha >= 0 ranks by score / n_emitted ** alpha. Each output has at most
+    length_penalty alpha >= 0 ranks by score / n_emitted ** alpha (length_penalty_style "avg") or by
+    score / ((5 + n_emitted) / 6) ** alpha ("gnmt"). min_length: eos is banned until that many tokens are out;
+    no_repeat_ngram n >= 2: no n-gram twice in one output (0: off). Each output has at most
     int(max_len_a * src_len + max_len_b) tokens, capped at the model's max_target_length (if any); a source longer
     than its max_source_length raises ValueError. A list holds fewer than n_best only when fewer finite-scored
     sequences exist within the maximum length.
@@ -70,9 +78,13 @@ def beam_search(
         raise ValueError(f"{where}: n_best must be an int in [1, beam_size={beam_size}], got {n_best!r}")
     if not (isinstance(length_penalty, numbers.Real) and length_penalty >= 0):
         raise ValueError(f"{where}: length_penalty (alpha) must be >= 0, got {length_penalty!r}")
+    if length_penalty_style not in LENGTH_PENALTY_STYLES:
+        raise ValueError(f"{where}: length_penalty_style must be one of {LENGTH_PENALTY_STYLES}, got "
+                         f"{length_penalty_style!r}")  # fmt: skip
+    check_constraints(where, min_length, no_repeat_ngram)
     src_ids, src_lengths = check_source(where, src_ids, src_lengths)
     check_max_len(where, max_len_a, max_len_b)
-    B, K, alpha = src_ids.shape[0], int(beam_size), float(length_penalty)
+    B, K, alpha, style = src_ids.shape[0], int(beam_size), float(length_penalty), length_penalty_style
     if B == 0:
         return []
     check_source_limit(where, model, src_lengths)
@@ -97,6 +109,8 @@ def beam_search(
         check_log_probs(where, log_probs, n_act * K, eos_id)
         check_state(where, state, n_act * K)
         V = log_probs.shape[1]
+        log_probs = constrain(log_probs, history.reshape(n_act * K, t), min_length=min_length,
+                              no_repeat_ngram=no_repeat_ngram, eos_id=eos_id)  # fmt: skip
         attn = state["attention"].reshape(n_act, K, -1) if "attention" in state else None  # (n_act, K, S)
         if attn is not None and attn_history is None:
             attn_history = np.zeros((n_act, K, 0, attn.shape[2]), dtype=attn.dtype)
@@ -128,7 +142,7 @@ def beam_search(
             if attn is not None:  # (t + 1, S) -> (t + 1, src_len)
                 att = np.concatenate([attn_history[i, k], attn[i, k][None]])[:, : src_lengths[b]]
             hyp = Hypothesis(tokens=tokens, score=float(top_scores[i, r]), attention=att, reached_eos=reached_eos)
-            finished[b].append((hyp.normalized_score(alpha), hyp))
+            finished[b].append((hyp.normalized_score(alpha, style), hyp))
         for b in np.unique(active[finish.any(axis=1)]):
             finished[b].sort(key=lambda pair: -pair[0])  # stable: earlier (shorter) first on ties
             if len(finished[b]) >= n_best:
@@ -144,7 +158,7 @@ def beam_search(
         if attn is not None:  # (n_act, K, t, S) -> (n_act, K, t + 1, S)
             attn_history = np.concatenate([attn_history[sent, src_beam], attn[sent, src_beam][:, :, None]], axis=2)
 
-        best_alive = normalize(beam_scores[:, 0], t + 1, alpha)  # beams stay sorted, so beam 0 is the best
+        best_alive = normalize(beam_scores[:, 0], t + 1, alpha, style)  # beams stay sorted, so beam 0 is the best
         running = ~at_max & (nth_best[active] < best_alive)
         if not running.any():
             break

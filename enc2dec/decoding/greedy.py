@@ -3,7 +3,8 @@
 One path per sentence: each step feeds the previous tokens of the unfinished sentences to `model.step` and picks
 one token per row with `choose` (argmax here; a draw in `sampling.py`). A sentence stops at eos or at its maximum
 length int(max_len_a * src_len + max_len_b); finished rows are dropped from the state (one generic row selection),
-so their outputs stop changing and later steps only compute the sentences still running.
+so their outputs stop changing and later steps only compute the sentences still running. Before the choice,
+`constraints.constrain` bans what may not be emitted (eos before min_length, a repeated n-gram).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from enc2dec.decoding.constraints import check_constraints, constrain
 from enc2dec.decoding.state import (
     BOS_ID,
     EOS_ID,
@@ -40,6 +42,8 @@ def greedy_search(
     src_ids: np.ndarray,
     src_lengths: np.ndarray,
     *,
+    min_length: int = 0,
+    no_repeat_ngram: int = 0,
     max_len_a: float = 1.5,
     max_len_b: float = 10,
     bos_id: int = BOS_ID,
@@ -49,7 +53,8 @@ def greedy_search(
 
     src_ids: (B, S) integer, padded; src_lengths: (B,) integer in [1, S]. Returns B hypotheses in input order;
     each has at most int(max_len_a * src_len + max_len_b) tokens, capped at the model's max_target_length (if any;
-    at least 1 step is always taken); a source longer than its max_source_length raises ValueError.
+    at least 1 step is always taken); a source longer than its max_source_length raises ValueError. min_length:
+    eos is banned until that many tokens are out; no_repeat_ngram n >= 2: no n-gram twice in one output (0: off).
     """
     return decode_with(
         "greedy_search",
@@ -57,6 +62,8 @@ def greedy_search(
         src_ids,
         src_lengths,
         argmax_ids,
+        min_length=min_length,
+        no_repeat_ngram=no_repeat_ngram,
         max_len_a=max_len_a,
         max_len_b=max_len_b,
         bos_id=bos_id,
@@ -71,6 +78,8 @@ def decode_with(
     src_lengths: np.ndarray,
     choose: Chooser,
     *,
+    min_length: int,
+    no_repeat_ngram: int,
     max_len_a: float,
     max_len_b: float,
     bos_id: int,
@@ -79,6 +88,7 @@ def decode_with(
     """The batched one-path loop; `where` names the public function in error messages."""
     src_ids, src_lengths = check_source(where, src_ids, src_lengths)
     check_max_len(where, max_len_a, max_len_b)
+    check_constraints(where, min_length, no_repeat_ngram)
     B = src_ids.shape[0]
     if B == 0:
         return []
@@ -99,7 +109,9 @@ def decode_with(
         log_probs, state = model.step(prev, state)
         check_log_probs(where, log_probs, len(rows), eos_id)
         check_state(where, state, len(rows))
-        ids = choose(log_probs)  # (N,)
+        chosen = constrain(log_probs, tokens[rows, :t], min_length=min_length, no_repeat_ngram=no_repeat_ngram,
+                           eos_id=eos_id)  # fmt: skip
+        ids = choose(chosen)  # (N,)
         tokens[rows, t] = ids
         scores[rows] += log_probs[np.arange(len(rows)), ids]
         n_emitted[rows] = t + 1

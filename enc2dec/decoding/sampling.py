@@ -27,6 +27,8 @@ def sample(
     temperature: float = 1.0,
     top_k: int | None = None,
     top_p: float | None = None,
+    min_length: int = 0,
+    no_repeat_ngram: int = 0,
     max_len_a: float = 1.5,
     max_len_b: float = 10,
     bos_id: int = BOS_ID,
@@ -36,6 +38,7 @@ def sample(
 
     temperature > 0 (below 1 sharpens, above 1 flattens); top_k: None (all tokens) or an int >= 1;
     top_p: None (no cut) or in (0, 1]. rng supplies every random number, so a seeded Generator repeats the output.
+    min_length, no_repeat_ngram: as greedy_search's (banned tokens are never drawn).
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"sample: rng must be a numpy.random.Generator, got {type(rng).__name__}")
@@ -56,6 +59,8 @@ def sample(
         src_ids,
         src_lengths,
         choose,
+        min_length=min_length,
+        no_repeat_ngram=no_repeat_ngram,
         max_len_a=max_len_a,
         max_len_b=max_len_b,
         bos_id=bos_id,

@@ -55,9 +55,9 @@ class Hypothesis:
         """Number of log-probabilities summed in `score`: the tokens, plus eos when emitted."""
         return len(self.tokens) + int(self.reached_eos)
 
-    def normalized_score(self, alpha: float) -> float:
-        """score / n_emitted ** alpha, the key beam search ranks by (alpha = 0: the raw sum)."""
-        return float(normalize(self.score, self.n_emitted, alpha))
+    def normalized_score(self, alpha: float, style: str = "avg") -> float:
+        """The key beam search ranks by: normalize(score, n_emitted, alpha, style)."""
+        return float(normalize(self.score, self.n_emitted, alpha, style))
 
     def __eq__(self, other: object) -> bool:
         """Field by field, attention compared as arrays (the generated __eq__ would ask an array for its truth)."""
@@ -72,11 +72,18 @@ class Hypothesis:
         ) and same_attention
 
 
-def normalize(score: float | np.ndarray, length: int | np.ndarray, alpha: float) -> float | np.ndarray:
-    """Length normalisation score / length ** alpha (Wu et al. 2016 use ((5 + length) / 6) ** alpha instead;
-    the plain power is what fairseq calls lenpen). alpha = 0 leaves the sum of log-probabilities unchanged."""
+LENGTH_PENALTY_STYLES = ("avg", "gnmt")
+
+
+def normalize(score: float | np.ndarray, length: int | np.ndarray, alpha: float,
+              style: str = "avg") -> float | np.ndarray:  # fmt: skip
+    """Length normalisation: style "avg", score / length ** alpha (fairseq's lenpen; alpha = 1, the mean
+    log-probability); style "gnmt", score / ((5 + length) / 6) ** alpha (Wu et al. 2016, eq. 14). alpha = 0 leaves
+    the sum of log-probabilities unchanged."""
     if alpha == 0:
         return score
+    if style == "gnmt":
+        return score / np.power((5.0 + np.asarray(length, dtype=np.float64)) / 6.0, alpha)
     return score / np.power(length, alpha, dtype=np.float64)
 
 

@@ -86,7 +86,10 @@ class TextDataConfig:
 class DecodeConfig:
     method: Literal["beam", "greedy"] = "beam"
     beam_size: int = 5
-    length_penalty: float = 1.0  # scores divided by length ** length_penalty
+    length_penalty: float = 1.0  # beam: scores divided by length ** length_penalty (style avg)
+    length_penalty_style: Literal["avg", "gnmt"] = "avg"  # gnmt: by ((5 + length) / 6) ** length_penalty
+    min_length: int = 0  # no eos before this many tokens
+    no_repeat_ngram: int = 0  # n >= 2: no n-gram twice in one output; 0: off
     max_len_a: float = 1.5  # at most max_len_a * source length + max_len_b output tokens
     max_len_b: int = 10
     batch_size: int = 64
@@ -95,12 +98,14 @@ class DecodeConfig:
     def __post_init__(self) -> None:
         for name in ("beam_size", "batch_size"):
             check_int_field("DecodeConfig", name, getattr(self, name), 1)
-        for name in ("max_len_b", "valid_bleu_sentences"):
+        for name in ("max_len_b", "valid_bleu_sentences", "min_length", "no_repeat_ngram"):
             check_int_field("DecodeConfig", name, getattr(self, name), 0)
         for name in ("length_penalty", "max_len_a"):
             check_float_field("DecodeConfig", name, getattr(self, name), 0.0)
         if self.max_len_a == 0 and self.max_len_b == 0:
             raise ValueError("DecodeConfig: max_len_a and max_len_b are both 0: no output token allowed")
+        if self.no_repeat_ngram == 1:
+            raise ValueError("DecodeConfig.no_repeat_ngram must be 0 (off) or >= 2, got 1")
 
 
 @dataclass(frozen=True)
@@ -195,9 +200,11 @@ class Translator:
 
         d = self.decoding
         method = options.pop("method", d.method)
-        settings = dict(max_len_a=d.max_len_a, max_len_b=d.max_len_b)
+        settings = dict(max_len_a=d.max_len_a, max_len_b=d.max_len_b, min_length=d.min_length,
+                        no_repeat_ngram=d.no_repeat_ngram)  # fmt: skip
         if method == "beam":
-            settings.update(beam_size=d.beam_size, length_penalty=d.length_penalty)
+            settings.update(beam_size=d.beam_size, length_penalty=d.length_penalty,
+                            length_penalty_style=d.length_penalty_style)  # fmt: skip
         settings.update(options, method=method)
         self.model.eval()
         if comm is not None and comm.size > 1:

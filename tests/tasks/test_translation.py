@@ -139,3 +139,25 @@ def test_decoding_options_default_to_the_models_and_are_checked(trained, tmp_pat
     sampled = capsys.readouterr().out
     assert cli.main(["evaluate", "--model", model, "--split", "valid"]) == 0
     assert capsys.readouterr().out != sampled  # the options reach the split's evaluation
+
+
+def test_decoding_controls_from_the_command_line(trained, tmp_path, capsys):
+    src = tmp_path / "src.txt"
+    src.write_text("3 March 1999\n14.07.89\n", encoding="utf-8")
+    base = ["translate", "--model", str(trained.out_dir), "--input", str(src)]
+
+    def translate(*flags: str) -> list[str]:
+        assert cli.main([*base, *flags]) == 0, capsys.readouterr().err
+        return capsys.readouterr().out.splitlines()
+
+    # the dates task's target tokens are characters: "1999-03-03" is 10 of them
+    assert all(len(line) >= 12 for line in translate("--min-length", "12", "--method", "greedy"))
+    for line in translate("--no-repeat-ngram", "2", "--length-penalty-style", "gnmt", "--length-penalty", "0.6"):
+        assert len(list(zip(line, line[1:]))) == len(set(zip(line, line[1:])))
+    sampled = translate("--method", "sample", "--temperature", "0.5", "--top-k", "3", "--top-p", "0.9", "--seed", "4")
+    assert sampled == translate("--method", "sample", "--temperature", "0.5", "--top-k", "3", "--top-p", "0.9",
+                                "--seed", "4")  # fmt: skip
+    assert cli.main([*base, "--temperature", "0.5", "--method", "beam"]) == 2
+    assert "--temperature is for --method sample, got --method beam" in capsys.readouterr().err
+    assert cli.main([*base, "--no-repeat-ngram", "1"]) == 2
+    assert "no_repeat_ngram must be 0 (off) or >= 2, got 1" in capsys.readouterr().err
