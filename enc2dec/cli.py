@@ -226,9 +226,11 @@ def _decoding_given(args: argparse.Namespace) -> bool:
 
 
 def _translate(args: argparse.Namespace) -> int:
-    """Under `mpiexec -n N` the ranks share the lines (whole decoding batches: Translator.decode_ids) and rank 0
-    writes the output: the same bytes as one process."""
-    from enc2dec.data.text import read_lines
+    """Reads the input in batches of lines as they arrive (data.lines.line_batches) and writes each batch's
+    translations before reading on, flushed: it can sit in a pipe or answer a terminal. Under `mpiexec -n N` rank
+    0 reads, the ranks share each batch (whole decoding batches: Translator.decode_ids) and rank 0 writes: the
+    same bytes as one process."""
+    from enc2dec.data.lines import line_batches
     from enc2dec.decoding.batch import SourcesTooLongError, n_best_rows
     from enc2dec.training import distributed
 
@@ -237,27 +239,32 @@ def _translate(args: argparse.Namespace) -> int:
     if args.n_best < 1:
         raise ValueError(f"--n-best must be >= 1, got {args.n_best}")
     options = _decode_options(args, translator.decoding)
-    lines = comm.bcast_json(read_lines(args.input) if comm.rank == 0 else None)  # stdin reaches rank 0 alone
-    too_long = []
+    batches = line_batches(args.input, args.batch_lines) if comm.rank == 0 else iter(())  # stdin reaches rank 0
+    out = sys.stdout if comm.rank != 0 or not args.output else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+    done, failed = 0, False
     try:
-        hyps = translator.decode_ids([translator.encode(s) for s in lines], comm=comm, **options)
-    except SourcesTooLongError as err:  # the other lines are translated; these are reported below
-        hyps, too_long = err.results, err.too_long
-    if comm.rank != 0:
-        return comm.bcast_json(None)
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    try:
-        for best in n_best_rows(hyps, args.n_best):  # always n_best lines per input: "" where there is none
-            for h in best:
-                text = translator.detokenize(h.tokens) if h is not None else ""
-                print(text if args.n_best == 1 else f"{h.score if h is not None else float('-inf'):.4f}\t{text}",
-                      file=out)  # fmt: skip
+        while (lines := comm.bcast_json(next(batches, None) if comm.rank == 0 else None)) is not None:
+            too_long = []
+            try:
+                hyps = translator.decode_ids([translator.encode(s) for s in lines], comm=comm, **options)
+            except SourcesTooLongError as err:  # the other lines are translated; these are reported below
+                hyps, too_long = err.results, err.too_long
+            if comm.rank == 0:
+                for best in n_best_rows(hyps, args.n_best):  # always n_best lines per input: "" where none
+                    for h in best:
+                        text = translator.detokenize(h.tokens) if h is not None else ""
+                        score = h.score if h is not None else float("-inf")
+                        print(text if args.n_best == 1 else f"{score:.4f}\t{text}", file=out)
+                out.flush()
+                for t in too_long:
+                    where = f"{args.input or '<stdin>'}: line {done + t.index + 1}"
+                    print(f"enc2dec translate: error: {where}: {t}", file=sys.stderr, flush=True)
+            done += len(lines)
+            failed = failed or bool(too_long)
     finally:
-        if args.output:
+        if out is not sys.stdout:
             out.close()
-    for t in too_long:
-        print(f"enc2dec translate: error: {args.input or '<stdin>'}: line {t.index + 1}: {t}", file=sys.stderr)
-    return comm.bcast_json(2 if too_long else 0)
+    return comm.bcast_json(2 if failed else 0)  # rank 0 saw the over-long lines
 
 
 def _plot_attention(args: argparse.Namespace) -> int:
@@ -455,6 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
     _decoding(p)
     p.add_argument("--input", help="source file, one sentence a line (default: stdin)")
     p.add_argument("--output", help="output file (default: stdout)")
+    p.add_argument("--batch-lines", type=int, default=1000, metavar="N",
+                   help="read and write N lines at a time (fewer from a pipe or a terminal: the lines there)")  # fmt: skip
 
     p = verb("plot-attention", "draw a model's attention for one sentence: source against output", _plot_attention)
     _model(p)

@@ -4,6 +4,7 @@ file of enc2dec goes through.
     lines = read_lines("test.de")           # a file (gzip'd when the name ends in .gz)
     lines = read_lines(None)                # stdin ("-" too), read as bytes so that the same rules apply
     for line in iter_lines(stream, name):   # streaming, from any binary stream
+    for batch in line_batches(None, 100):   # stdin in batches, each as soon as its lines have arrived
 
 Rules: UTF-8; a byte order mark (EF BB BF) at the start is dropped; lines end at LF, CRLF or a lone CR (Python's
 universal newlines), and the line end is not part of the line; a final line end does not make an extra empty line.
@@ -19,10 +20,14 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import queue
 import re
+import stat
 import sys
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -88,6 +93,73 @@ def read_lines(path: str | Path | None) -> list[str]:
         return list(iter_lines(sys.stdin.buffer, STDIN))
     with open_binary(path) as f:
         return list(iter_lines(f, str(path)))
+
+
+def line_batches(path: str | Path | None, batch_lines: int) -> Iterator[list[str]]:
+    """The lines of a file, or of stdin (path None or "-"), in batches of at most batch_lines, by the module's
+    rules. A file (or stdin redirected from one) gives full batches. A pipe or a terminal gives each batch as soon
+    as its first line has arrived, with the lines that arrived behind it: a reader of `tail -f log | ...` or a
+    user at a terminal gets an answer to every line while the input is still open."""
+    if batch_lines < 1:
+        raise ValueError(f"batch_lines must be >= 1, got {batch_lines}")
+    if path is not None and str(path) != "-":
+        with open_binary(path) as f:
+            yield from _chunks(iter_lines(f, str(path)), batch_lines)
+        return
+    stream = sys.stdin.buffer
+    try:
+        regular = stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):  # not a real file: a test's stand-in
+        regular = True
+    lines = iter_lines(stream, STDIN)
+    yield from _chunks(lines, batch_lines) if regular else _as_they_arrive(lines, batch_lines)
+
+
+def _chunks(lines: Iterable[str], n: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+_END = object()
+
+
+def _as_they_arrive(lines: Iterator[str], n: int) -> Iterator[list[str]]:
+    """A reader thread puts the lines in a queue; each batch takes one line (waiting for it) and up to n - 1 more
+    that are already there. A reading error ends the batches after the lines before it, then is raised."""
+    arrived: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        try:
+            for line in lines:
+                arrived.put(line)
+            arrived.put(_END)
+        except Exception as err:  # handed to the consumer, raised there
+            arrived.put(err)
+
+    threading.Thread(target=read, daemon=True).start()
+    pending = arrived.get()  # the next item not yet in a batch
+    while pending is not _END and not isinstance(pending, Exception):
+        batch, pending = [pending], None
+        while len(batch) < n:
+            try:
+                item = arrived.get_nowait()
+            except queue.Empty:
+                break
+            if item is _END or isinstance(item, Exception):
+                pending = item
+                break
+            batch.append(item)
+        yield batch
+        if pending is None:
+            pending = arrived.get()
+    if isinstance(pending, Exception):
+        raise pending
 
 
 def open_binary(path: str | Path) -> BinaryIO:

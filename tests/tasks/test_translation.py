@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import select
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -161,3 +165,24 @@ def test_decoding_controls_from_the_command_line(trained, tmp_path, capsys):
     assert "--temperature is for --method sample, got --method beam" in capsys.readouterr().err
     assert cli.main([*base, "--no-repeat-ngram", "1"]) == 2
     assert "no_repeat_ngram must be 0 (off) or >= 2, got 1" in capsys.readouterr().err
+
+
+def test_translate_streams_through_a_pipe(trained):
+    """The first translation comes back while the input is still open: translate answers line by line."""
+    command = [sys.executable, "-m", "enc2dec.cli", "translate", "--model", str(trained.out_dir), "--method", "greedy"]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    job = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        answers = []
+        for line in (b"3 March 1999\n", b"14.07.89\n"):
+            job.stdin.write(line)
+            job.stdin.flush()
+            ready, _, _ = select.select([job.stdout], [], [], 60)
+            assert ready, "no translation within 60 s while the input is open"
+            answers.append(job.stdout.readline().decode().strip())
+        job.stdin.close()
+        assert job.wait(timeout=60) == 0 and job.stdout.read() == b""
+    finally:
+        job.kill()
+    translator = run.load(trained.out_dir).trained
+    assert answers == translator.translate(["3 March 1999", "14.07.89"], method="greedy")
