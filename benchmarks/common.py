@@ -122,7 +122,7 @@ def bleu_by_length(translator: Any, sources: list[str], references: list[str],
 
     from enc2dec.training.metrics import translation_scores
 
-    hyps = translator.translate(sources)
+    hyps = [t.text for t in translator.translate(sources)]
     lengths = [len(translator.src_tokenizer.tokenize(s)) for s in sources]
     bucket = np.searchsorted(np.asarray(edges), lengths, side="right") - 1  # (N,)
     rows = []

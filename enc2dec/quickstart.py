@@ -85,7 +85,9 @@ def run_dates(out_dir: str | Path = "runs/quickstart/dates", *, seed: int = 0, p
     result, seconds = _train(DATES_CONFIG, out_dir, seed, list(overrides), progress)
     translator = run.load(result.out_dir).trained
     test = result.data.test
-    outputs = translator.translate(test.src_text)
+    outputs = [t.text for t in translator.translate(test.src_text)]
     exact = sum(o == r for o, r in zip(outputs, test.tgt_text)) / len(outputs)
     examples = ["3 March 1999", "Tue 7 Nov 2023", "25/12/1999", "14.07.89", "June 1st, 2001"]
-    return DatesResult(exact, list(zip(examples, translator.translate(examples))), result.out_dir, seconds)
+    return DatesResult(
+        exact, list(zip(examples, [t.text for t in translator.translate(examples)])), result.out_dir, seconds
+    )

@@ -178,6 +178,19 @@ def _short_enough(data: ParallelText, max_len: int | None) -> ParallelText:
 
 
 # -- a trained model with its vocabularies and tokenizers ----------------------------------------------------------
+@dataclass(frozen=True)
+class Translation:
+    """One output of Translator.translate: the detokenized text, the model's log-probability of it (summed over
+    its tokens, eos included when emitted) and its target token ids."""
+
+    text: str
+    score: float
+    tokens: list[int]
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class Translator:
     model: Module
@@ -267,14 +280,36 @@ class Translator:
     def detokenize(self, tokens: list[int]) -> str:
         return self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(tokens))
 
-    def translate(self, sentences: list[str], **options: Any) -> list[str] | None:
-        """Raw source sentences -> detokenized best translations (None on ranks other than 0 with a comm)."""
+    def translate(self, sentences: list[str], *, n_best: int | None = None,
+                  **options: Any) -> list[Translation] | list[list[Translation]] | None:  # fmt: skip
+        """Raw source sentences -> the best Translation of each (n_best None), or lists of the n_best best, best
+        first (method "sample": n_best draws). options: decoding options over the model's configured ones
+        (method, beam_size, length_penalty, min_length, ..., and comm to share the work among processes: None on
+        the ranks other than 0). A model configured for greedy decoding answers n_best > 1 with beam search."""
+        options = dict(options)
+        if n_best is not None:
+            if not (isinstance(n_best, int) and n_best >= 1):
+                raise ValueError(f"translate: n_best must be an int >= 1, got {n_best!r}")
+            method = options.get("method", self.decoding.method)
+            if method == "greedy" and n_best > 1:
+                if "method" in options:
+                    raise ValueError(f"translate: n_best={n_best} needs method 'beam' or 'sample', got 'greedy'")
+                options["method"] = method = "beam"
+            if method == "beam":
+                options.update(n_best=n_best, beam_size=options.get("beam_size", max(self.decoding.beam_size, n_best)))
+            elif method == "sample" and n_best > 1:
+                options["num_samples"] = n_best
         hyps = self.decode_ids([self.encode(s) for s in sentences], **options)
-        return None if hyps is None else [self.detokenize(h[0].tokens) if h else "" for h in hyps]
+        if hyps is None:
+            return None
+        found = [[Translation(self.detokenize(h.tokens), h.score, list(h.tokens)) for h in r] for r in hyps]
+        if n_best is not None:
+            return found
+        return [r[0] if r else Translation("", float("-inf"), []) for r in found]  # an empty source: no output
 
     def score(self, sentences: list[str], references: list[str], **options: Any) -> TranslationScores | None:
         translations = self.translate(sentences, **options)
-        return None if translations is None else translation_scores(translations, references)
+        return None if translations is None else translation_scores([t.text for t in translations], references)
 
     def files(self) -> dict[str, Writer]:
         """The vocabularies and tokenizers, as checkpoint files."""

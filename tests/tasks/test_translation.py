@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import select
@@ -185,4 +186,23 @@ def test_translate_streams_through_a_pipe(trained):
     finally:
         job.kill()
     translator = run.load(trained.out_dir).trained
-    assert answers == translator.translate(["3 March 1999", "14.07.89"], method="greedy")
+    assert answers == [t.text for t in translator.translate(["3 March 1999", "14.07.89"], method="greedy")]
+
+
+def test_translate_returns_scored_translations_and_n_best_lists_whatever_the_saved_method(trained):
+    translator = run.load(trained.out_dir).trained
+    translator.decoding = dataclasses.replace(translator.decoding, method="greedy")  # as a quickstart model is saved
+    sentences = ["3 March 1999", "", "14.07.89"]
+    best = translator.translate(sentences)
+    assert [str(t) for t in best] == [t.text for t in best] and best[1].text == "" and best[1].tokens == []
+    assert best[0].score == pytest.approx(translator.decode_ids([translator.encode(sentences[0])])[0][0].score)
+    lists = translator.translate(sentences, n_best=3)  # greedy cannot give 3: beam search of width 3 does
+    assert [len(r) for r in lists] == [3, 0, 3]
+    for r in (lists[0], lists[2]):
+        assert len({tuple(t.tokens) for t in r}) == 3
+        keys = [t.score / (len(t.tokens) + 1) for t in r]  # length-normalised (alpha 1, eos emitted)
+        assert keys == sorted(keys, reverse=True)
+    draws = translator.translate(sentences[:1], n_best=4, method="sample", seed=0)
+    assert len(draws[0]) == 4 and draws == translator.translate(sentences[:1], n_best=4, method="sample", seed=0)
+    with pytest.raises(ValueError, match="n_best=3 needs method 'beam' or 'sample', got 'greedy'"):
+        translator.translate(sentences, n_best=3, method="greedy")
