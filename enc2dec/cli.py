@@ -230,7 +230,7 @@ def _translate(args: argparse.Namespace) -> int:
     translations before reading on, flushed: it can sit in a pipe or answer a terminal. Under `mpiexec -n N` rank
     0 reads, the ranks share each batch (whole decoding batches: Translator.decode_ids) and rank 0 writes: the
     same bytes as one process."""
-    from enc2dec.data.lines import line_batches
+    from enc2dec.data.lines import line_batches, read_lines
     from enc2dec.decoding.batch import SourcesTooLongError, n_best_rows
     from enc2dec.training import distributed
 
@@ -240,13 +240,19 @@ def _translate(args: argparse.Namespace) -> int:
         raise ValueError(f"--n-best must be >= 1, got {args.n_best}")
     options = _decode_options(args, translator.decoding)
     batches = line_batches(args.input, args.batch_lines) if comm.rank == 0 else iter(())  # stdin reaches rank 0
+    prefixes = read_lines(args.prefix) if args.prefix and comm.rank == 0 else None
     out = sys.stdout if comm.rank != 0 or not args.output else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
     done, failed = 0, False
     try:
         while (lines := comm.bcast_json(next(batches, None) if comm.rank == 0 else None)) is not None:
-            too_long = []
+            too_long, forced = [], {}
+            if prefixes is not None:
+                if len(prefixes) < done + len(lines):
+                    raise ValueError(f"--prefix {args.prefix}: {len(prefixes)} lines, fewer than the input's")
+                forced["prefix"] = [translator.encode_target(p) for p in prefixes[done : done + len(lines)]]
+            forced = comm.bcast_json(forced)
             try:
-                hyps = translator.decode_ids([translator.encode(s) for s in lines], comm=comm, **options)
+                hyps = translator.decode_ids([translator.encode(s) for s in lines], comm=comm, **options, **forced)
             except SourcesTooLongError as err:  # the other lines are translated; these are reported below
                 hyps, too_long = err.results, err.too_long
             if comm.rank == 0:
@@ -462,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     _decoding(p)
     p.add_argument("--input", help="source file, one sentence a line (default: stdin)")
     p.add_argument("--output", help="output file (default: stdout)")
+    p.add_argument("--prefix", metavar="FILE", help="target text each translation must start with, a line per input")
     p.add_argument("--batch-lines", type=int, default=1000, metavar="N",
                    help="read and write N lines at a time (fewer from a pipe or a terminal: the lines there)")  # fmt: skip
 

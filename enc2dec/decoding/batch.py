@@ -68,7 +68,8 @@ def decode_all(
     hypotheses unless fewer finite-scored outputs exist within the maximum length. "greedy": one Hypothesis per
     sentence. "sample": needs seed (an int) or rng= (a numpy Generator, used for the whole corpus); the same seed,
     src and batch_size give the same samples. One Hypothesis per sentence, or with num_samples=k a list of k
-    independent samples. Other options go to beam_search / greedy_search / sample unchanged (max_len_a, ...).
+    independent samples. prefix: one list of target token ids per sentence, forced at the start of its outputs.
+    Other options go to beam_search / greedy_search / sample unchanged (max_len_a, ...).
     Output lengths are capped at the model's max_target_length. Empty and over-long sources: see the module doc.
     """
     if method not in METHODS:
@@ -97,9 +98,14 @@ def decode_all(
     todo = [i for i, s in enumerate(src) if len(s) > 0 and i not in skip]
     rows = [i for i in todo for _ in range(repeat)]  # each sentence num_samples times, adjacent
 
+    prefix = options.pop("prefix", None)
+    if prefix is not None and len(prefix) != len(src):
+        raise ValueError(f"decode_all: prefix must hold one token list per sentence ({len(src)}), got {len(prefix)}")
     outputs: list[Any] = [None] * len(rows)
     for idx in batch_order([len(src[r]) for r in rows], batch_size):
         src_ids, src_lengths = pad([src[rows[r]] for r in idx])
+        if prefix is not None:
+            options["prefix"] = [prefix[rows[r]] for r in idx]
         for r, out in zip(idx, decode(model, src_ids, src_lengths, **options)):
             outputs[r] = out
 

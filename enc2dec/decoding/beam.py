@@ -21,10 +21,11 @@ before min_length, a repeated n-gram).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
-from enc2dec.decoding.constraints import check_constraints, constrain
+from enc2dec.decoding.constraints import check_constraints, constrain, forced_tokens, prefix_table
 from enc2dec.decoding.state import (
     BOS_ID,
     EOS_ID,
@@ -56,6 +57,7 @@ def beam_search(
     length_penalty_style: str = "avg",
     min_length: int = 0,
     no_repeat_ngram: int = 0,
+    prefix: Sequence[Sequence[int]] | None = None,
     max_len_a: float = 1.5,
     max_len_b: float = 10,
     bos_id: int = BOS_ID,
@@ -66,7 +68,8 @@ def beam_search(
     src_ids: (B, S) integer, padded; src_lengths: (B,) integer in [1, S]. beam_size K >= 1; 1 <= n_best <= K;
     length_penalty alpha >= 0 ranks by score / n_emitted ** alpha (length_penalty_style "avg") or by
     score / ((5 + n_emitted) / 6) ** alpha ("gnmt"). min_length: eos is banned until that many tokens are out;
-    no_repeat_ngram n >= 2: no n-gram twice in one output (0: off). Each output has at most
+    no_repeat_ngram n >= 2: no n-gram twice in one output (0: off). prefix: one list of token ids per sentence
+    that its outputs start with (forced; scored like the rest). Each output has at most
     int(max_len_a * src_len + max_len_b) tokens, capped at the model's max_target_length (if any); a source longer
     than its max_source_length raises ValueError. A list holds fewer than n_best only when fewer finite-scored
     sequences exist within the maximum length.
@@ -84,6 +87,7 @@ def beam_search(
     check_constraints(where, min_length, no_repeat_ngram)
     src_ids, src_lengths = check_source(where, src_ids, src_lengths)
     check_max_len(where, max_len_a, max_len_b)
+    forced_table = prefix_table(where, prefix, len(src_ids), eos_id)
     B, K, alpha, style = src_ids.shape[0], int(beam_size), float(length_penalty), length_penalty_style
     if B == 0:
         return []
@@ -110,7 +114,8 @@ def beam_search(
         check_state(where, state, n_act * K)
         V = log_probs.shape[1]
         log_probs = constrain(log_probs, history.reshape(n_act * K, t), min_length=min_length,
-                              no_repeat_ngram=no_repeat_ngram, eos_id=eos_id)  # fmt: skip
+                              no_repeat_ngram=no_repeat_ngram, eos_id=eos_id,
+                              forced=forced_tokens(forced_table, np.repeat(active, K), t))  # fmt: skip
         attn = state["attention"].reshape(n_act, K, -1) if "attention" in state else None  # (n_act, K, S)
         if attn is not None and attn_history is None:
             attn_history = np.zeros((n_act, K, 0, attn.shape[2]), dtype=attn.dtype)

@@ -9,11 +9,11 @@ so their outputs stop changing and later steps only compute the sentences still 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from enc2dec.decoding.constraints import check_constraints, constrain
+from enc2dec.decoding.constraints import check_constraints, constrain, forced_tokens, prefix_table
 from enc2dec.decoding.state import (
     BOS_ID,
     EOS_ID,
@@ -44,6 +44,7 @@ def greedy_search(
     *,
     min_length: int = 0,
     no_repeat_ngram: int = 0,
+    prefix: Sequence[Sequence[int]] | None = None,
     max_len_a: float = 1.5,
     max_len_b: float = 10,
     bos_id: int = BOS_ID,
@@ -54,7 +55,8 @@ def greedy_search(
     src_ids: (B, S) integer, padded; src_lengths: (B,) integer in [1, S]. Returns B hypotheses in input order;
     each has at most int(max_len_a * src_len + max_len_b) tokens, capped at the model's max_target_length (if any;
     at least 1 step is always taken); a source longer than its max_source_length raises ValueError. min_length:
-    eos is banned until that many tokens are out; no_repeat_ngram n >= 2: no n-gram twice in one output (0: off).
+    eos is banned until that many tokens are out; no_repeat_ngram n >= 2: no n-gram twice in one output (0: off);
+    prefix: one list of token ids per sentence that its output starts with (forced; scored like the rest).
     """
     return decode_with(
         "greedy_search",
@@ -64,6 +66,7 @@ def greedy_search(
         argmax_ids,
         min_length=min_length,
         no_repeat_ngram=no_repeat_ngram,
+        prefix=prefix,
         max_len_a=max_len_a,
         max_len_b=max_len_b,
         bos_id=bos_id,
@@ -80,6 +83,7 @@ def decode_with(
     *,
     min_length: int,
     no_repeat_ngram: int,
+    prefix: Sequence[Sequence[int]] | None,
     max_len_a: float,
     max_len_b: float,
     bos_id: int,
@@ -89,6 +93,7 @@ def decode_with(
     src_ids, src_lengths = check_source(where, src_ids, src_lengths)
     check_max_len(where, max_len_a, max_len_b)
     check_constraints(where, min_length, no_repeat_ngram)
+    forced_table = prefix_table(where, prefix, len(src_ids), eos_id)
     B = src_ids.shape[0]
     if B == 0:
         return []
@@ -110,7 +115,7 @@ def decode_with(
         check_log_probs(where, log_probs, len(rows), eos_id)
         check_state(where, state, len(rows))
         chosen = constrain(log_probs, tokens[rows, :t], min_length=min_length, no_repeat_ngram=no_repeat_ngram,
-                           eos_id=eos_id)  # fmt: skip
+                           eos_id=eos_id, forced=forced_tokens(forced_table, rows, t))  # fmt: skip
         ids = choose(chosen)  # (N,)
         tokens[rows, t] = ids
         scores[rows] += log_probs[np.arange(len(rows)), ids]

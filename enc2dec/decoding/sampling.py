@@ -10,6 +10,7 @@ or a tiny top_p give greedy's output. Hypothesis scores are the model's own log-
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -29,6 +30,7 @@ def sample(
     top_p: float | None = None,
     min_length: int = 0,
     no_repeat_ngram: int = 0,
+    prefix: Sequence[Sequence[int]] | None = None,
     max_len_a: float = 1.5,
     max_len_b: float = 10,
     bos_id: int = BOS_ID,
@@ -38,7 +40,7 @@ def sample(
 
     temperature > 0 (below 1 sharpens, above 1 flattens); top_k: None (all tokens) or an int >= 1;
     top_p: None (no cut) or in (0, 1]. rng supplies every random number, so a seeded Generator repeats the output.
-    min_length, no_repeat_ngram: as greedy_search's (banned tokens are never drawn).
+    min_length, no_repeat_ngram, prefix: as greedy_search's (banned tokens are never drawn).
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"sample: rng must be a numpy.random.Generator, got {type(rng).__name__}")
@@ -61,6 +63,7 @@ def sample(
         choose,
         min_length=min_length,
         no_repeat_ngram=no_repeat_ngram,
+        prefix=prefix,
         max_len_a=max_len_a,
         max_len_b=max_len_b,
         bos_id=bos_id,

@@ -203,6 +203,10 @@ class Translator:
     def encode(self, sentence: str) -> list[int]:
         return self.src_vocab.encode(self.src_tokenizer.tokenize(sentence))
 
+    def encode_target(self, text: str) -> list[int]:
+        """Target text (a forced prefix) -> target token ids."""
+        return self.tgt_vocab.encode(self.tgt_tokenizer.tokenize(text))
+
     def decode_ids(self, src: list[list[int]], *, comm: Any = None, **options: Any) -> list[list[Any]] | None:
         """Token-id sentences -> Hypothesis lists (n-best or samples, best first) in input order; an empty source
         gives []. Over-long sources: decoding.SourcesTooLongError after the others are decoded, with its
@@ -239,9 +243,13 @@ class Translator:
         from enc2dec.decoding.state import Hypothesis
         from enc2dec.training import distributed
 
-        def share(part: list[list[int]]) -> list[Any]:  # JSON: [[tokens, score, reached_eos], ...] or a TooLong
+        prefix = settings.pop("prefix", None)  # travels with its sentence
+        items = list(zip(src, prefix)) if prefix is not None else [(s, None) for s in src]
+
+        def share(part: list[tuple[list[int], Any]]) -> list[Any]:  # JSON: [[tokens, score, eos], ...] or a TooLong
+            mine = dict(settings, prefix=[p for _, p in part]) if prefix is not None else settings
             try:
-                hyps, too_long = [_as_list(r) for r in self._decode(part, settings)], []
+                hyps, too_long = [_as_list(r) for r in self._decode([s for s, _ in part], mine)], []
             except SourcesTooLongError as err:
                 hyps, too_long = [_as_list(r) for r in err.results], err.too_long
             out: list[Any] = [[[[int(t) for t in h.tokens], float(h.score), bool(h.reached_eos)] for h in r]
@@ -251,7 +259,7 @@ class Translator:
             return out
 
         blocks, weights = self._decode_blocks(src, settings["method"])
-        results = distributed.shard_map(comm, src, share, blocks=blocks, weights=weights)
+        results = distributed.shard_map(comm, items, share, blocks=blocks, weights=weights)
         if results is None:
             return None
         too_long = [TooLong(i, r["length"], r["limit"]) for i, r in enumerate(results) if isinstance(r, dict)]
@@ -280,13 +288,16 @@ class Translator:
     def detokenize(self, tokens: list[int]) -> str:
         return self.tgt_tokenizer.detokenize(self.tgt_vocab.decode(tokens))
 
-    def translate(self, sentences: list[str], *, n_best: int | None = None,
+    def translate(self, sentences: list[str], *, n_best: int | None = None, prefix: list[str] | None = None,
                   **options: Any) -> list[Translation] | list[list[Translation]] | None:  # fmt: skip
         """Raw source sentences -> the best Translation of each (n_best None), or lists of the n_best best, best
-        first (method "sample": n_best draws). options: decoding options over the model's configured ones
-        (method, beam_size, length_penalty, min_length, ..., and comm to share the work among processes: None on
-        the ranks other than 0). A model configured for greedy decoding answers n_best > 1 with beam search."""
+        first (method "sample": n_best draws). prefix: one target text per sentence that its translations start
+        with (forced). options: decoding options over the model's configured ones (method, beam_size,
+        length_penalty, min_length, ..., and comm to share the work among processes: None on the ranks other
+        than 0). A model configured for greedy decoding answers n_best > 1 with beam search."""
         options = dict(options)
+        if prefix is not None:
+            options["prefix"] = [self.encode_target(p) for p in prefix]
         if n_best is not None:
             if not (isinstance(n_best, int) and n_best >= 1):
                 raise ValueError(f"translate: n_best must be an int >= 1, got {n_best!r}")

@@ -10,7 +10,7 @@ from enc2dec.decoding import beam_search, greedy_search, pad, sample
 from enc2dec.decoding.constraints import constrain
 from enc2dec.decoding.state import Hypothesis, normalize
 
-from .toy import EOS, ToyModel
+from .toy import EOS, ToyModel, rescore
 
 SOURCES = [[1, 4, 5], [2], [5, 5, 1, 4]]
 
@@ -81,3 +81,22 @@ def test_option_errors(options, match):
     search = beam_search if "length_penalty_style" in options else greedy_search
     with pytest.raises(ValueError, match=match):
         search(ToyModel(), *pad(SOURCES), **options)
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam", "sample"])
+def test_outputs_start_with_their_forced_prefix(search):
+    model = ToyModel(vocab_size=8, seed=2)
+    prefix = [[5, 5, 4], [], [7]]
+    src = pad(SOURCES)
+    run = {"greedy": lambda **o: greedy_search(model, *src, **o),
+           "beam": lambda **o: [n[0] for n in beam_search(model, *src, beam_size=3, length_penalty=0.0, **o)],
+           "sample": lambda **o: sample(model, *src, rng=np.random.default_rng(1), **o)}[search]  # fmt: skip
+    forced = run(prefix=prefix, max_len_a=0, max_len_b=12)
+    for p, h, src_ids in zip(prefix, forced, SOURCES):
+        assert h.tokens[: len(p)] == p
+        assert h.score == pytest.approx(rescore(model, src_ids, h.tokens, h.reached_eos), abs=1e-9)  # prefix scored
+    assert forced[1] == run(max_len_a=0, max_len_b=12)[1]  # an empty prefix changes nothing (its own batch row)
+    with pytest.raises(ValueError, match="prefix must hold one token list per sentence .3., got 2"):
+        run(prefix=prefix[:2])
+    with pytest.raises(ValueError, match="prefix 0 holds a negative id or eos"):
+        run(prefix=[[EOS], [], []])

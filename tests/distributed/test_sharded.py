@@ -40,6 +40,7 @@ def models(tmp_path_factory):
     lines[4] = ""
     lines[11] = "Tuesday 7 November 2023 " * 4  # more tokens than the 40 positions the model reads
     (root / "src.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "prefix.txt").write_text("".join(f"{'19'[: i % 3]}\n" for i in range(19)), encoding="utf-8")
     rows = np.random.default_rng(0).random((2 * distributed.ROWS_PER_CALL + 50, 64), dtype=np.float32)  # 3 calls
     np.save(root / "rows.npy", rows)
     return SimpleNamespace(root=root, translator=str(translator), autoencoder=str(autoencoder.out_dir))
@@ -66,9 +67,12 @@ def _mpi(n: int, argv: list[str]) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(
-    "options", [["--method", "greedy"], ["--method", "beam", "--n-best", "2"], ["--method", "sample", "--n-best", "2"]]
-)
+    "options",
+    [["--method", "greedy"], ["--method", "beam", "--n-best", "2"], ["--method", "sample", "--n-best", "2"],
+     ["--method", "beam", "--prefix", "prefix.txt"]],
+)  # fmt: skip
 def test_sharded_translation_writes_the_bytes_of_one_process(models, tmp_path, capsys, options):
+    options = [str(models.root / o) if o.endswith(".txt") else o for o in options]
     argv = ["translate", "--model", models.translator, "--input", str(models.root / "src.txt"), *options]
     assert cli.main([*argv, "--output", str(tmp_path / "one.txt")]) == 2  # the over-long line
     one_err = capsys.readouterr().err

@@ -206,3 +206,18 @@ def test_translate_returns_scored_translations_and_n_best_lists_whatever_the_sav
     assert len(draws[0]) == 4 and draws == translator.translate(sentences[:1], n_best=4, method="sample", seed=0)
     with pytest.raises(ValueError, match="n_best=3 needs method 'beam' or 'sample', got 'greedy'"):
         translator.translate(sentences, n_best=3, method="greedy")
+
+
+def test_a_forced_prefix_from_the_api_and_the_command_line(trained, tmp_path, capsys):
+    translator = run.load(trained.out_dir).trained
+    sentences = ["3 March 1999", "14.07.89"]
+    forced = translator.translate(sentences, prefix=["20", ""], method="greedy")
+    assert forced[0].text.startswith("20") and forced[1] == translator.translate(sentences, method="greedy")[1]
+    (tmp_path / "src.txt").write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    (tmp_path / "prefix.txt").write_text("20\n\n", encoding="utf-8")
+    argv = ["translate", "--model", str(trained.out_dir), "--input", str(tmp_path / "src.txt"), "--method", "greedy"]
+    assert cli.main([*argv, "--prefix", str(tmp_path / "prefix.txt")]) == 0
+    assert capsys.readouterr().out.splitlines() == [t.text for t in forced]
+    (tmp_path / "prefix.txt").write_text("20\n", encoding="utf-8")
+    assert cli.main([*argv, "--prefix", str(tmp_path / "prefix.txt")]) == 2
+    assert "prefix.txt: 1 lines, fewer than the input's" in capsys.readouterr().err
