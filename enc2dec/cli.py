@@ -232,10 +232,12 @@ def _translate(args: argparse.Namespace) -> int:
     same bytes as one process."""
     from enc2dec.data.lines import line_batches, read_lines
     from enc2dec.decoding.batch import SourcesTooLongError, n_best_rows
+    from enc2dec.tasks import translation
     from enc2dec.training import distributed
 
     comm = distributed.world()
-    translator = _loaded(args.model, "translation", "translate").trained
+    translators = [_loaded(m, "translation", "translate").trained for m in args.model]
+    translator = translators[0] if len(translators) == 1 else translation.ensemble(translators)
     if args.n_best < 1:
         raise ValueError(f"--n-best must be >= 1, got {args.n_best}")
     options = _decode_options(args, translator.decoding)
@@ -464,7 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quantization", default=None, help="ctranslate2: int8 or int8_float32 weights (default: float32)")
 
     p = verb("translate", "translate lines from stdin (or --input) to stdout (or --output)", _translate)
-    _model(p)
+    _model(p, many=True)
     _decoding(p)
     p.add_argument("--input", help="source file, one sentence a line (default: stdin)")
     p.add_argument("--output", help="output file (default: stdout)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -193,7 +194,7 @@ class Translation:
 
 @dataclass
 class Translator:
-    model: Module
+    model: Module  # or a decoding.Ensemble of them
     src_vocab: Vocab
     tgt_vocab: Vocab
     src_tokenizer: Tokenizer
@@ -327,6 +328,27 @@ class Translator:
         tokenizers = tokenizers_to_dict(self.src_tokenizer, self.tgt_tokenizer)
         texts = [self.src_vocab.to_dict(), self.tgt_vocab.to_dict(), tokenizers]
         return {name: _json_writer(obj) for name, obj in zip(VOCAB_FILES, texts)}
+
+
+def ensemble(translators: Sequence[Translator]) -> Translator:
+    """One Translator that decodes with the mean distribution of several (decoding.Ensemble), any mix of the
+    sequence model types, with the first one's decoding settings. They must share their vocabularies and
+    tokenizers (models of one run, or of runs on the same data config): a ValueError names what differs."""
+    from enc2dec.decoding.ensemble import Ensemble
+
+    first = translators[0]
+    for i, t in enumerate(translators[1:], start=1):
+        for what, mine, theirs in (
+            ("target vocabulary", t.tgt_vocab.to_dict(), first.tgt_vocab.to_dict()),
+            ("source vocabulary", t.src_vocab.to_dict(), first.src_vocab.to_dict()),
+            ("tokenizers", tokenizers_to_dict(t.src_tokenizer, t.tgt_tokenizer),
+             tokenizers_to_dict(first.src_tokenizer, first.tgt_tokenizer)),
+        ):  # fmt: skip
+            if mine != theirs:
+                raise ValueError(f"ensemble: model {i + 1} has another {what} than model 1; an ensemble needs one")
+    model = Ensemble([t.model for t in translators])
+    return Translator(model, first.src_vocab, first.tgt_vocab, first.src_tokenizer, first.tgt_tokenizer,
+                      first.decoding)  # fmt: skip
 
 
 def _as_list(result: Any) -> list[Any]:

@@ -221,3 +221,36 @@ def test_a_forced_prefix_from_the_api_and_the_command_line(trained, tmp_path, ca
     (tmp_path / "prefix.txt").write_text("20\n", encoding="utf-8")
     assert cli.main([*argv, "--prefix", str(tmp_path / "prefix.txt")]) == 2
     assert "prefix.txt: 1 lines, fewer than the input's" in capsys.readouterr().err
+
+
+def test_an_ensemble_of_two_identical_models_is_that_model(trained, tmp_path, capsys):
+    one = run.load(trained.out_dir).trained
+    pair = translation.ensemble([one, run.load(trained.out_dir).trained])
+    sentences = ["3 March 1999", "14.07.89", "Tuesday 7 November 2023", "5/6/77"]
+    for options in ({"method": "greedy"}, {"method": "beam", "beam_size": 3}, {"method": "sample", "seed": 2}):
+        n_best = 1 if options["method"] == "greedy" else 2
+        alone, both = (t.translate(sentences, n_best=n_best, **options) for t in (one, pair))
+        assert [[t.tokens for t in r] for r in both] == [[t.tokens for t in r] for r in alone]
+        np.testing.assert_allclose([t.score for r in both for t in r], [t.score for r in alone for t in r], rtol=1e-5)
+    src = tmp_path / "src.txt"
+    src.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    model = str(trained.out_dir)
+    assert cli.main(["translate", "--model", model, "--model", model, "--input", str(src), "--method", "greedy"]) == 0
+    assert capsys.readouterr().out.splitlines() == [t.text for t in one.translate(sentences, method="greedy")]
+
+
+def test_an_ensemble_mixes_model_types_over_one_vocabulary(tmp_path):
+    config = {**SMALL, "model": {"type": "transformer", "model_size": 8, "n_heads": 2, "ff_size": 8,
+                                 "n_encoder_layers": 1, "n_decoder_layers": 1}}  # fmt: skip
+    attention = {**SMALL, "model": {"type": "attention_seq2seq", "embed_size": 8, "hidden_size": 8}}
+    runs = [
+        run.train(run.config_from_dict(c), tmp_path / str(i)).out_dir for i, c in enumerate((SMALL, config, attention))
+    ]
+    translators = [run.load(r).trained for r in runs]
+    mixed = translation.ensemble(translators)
+    out = mixed.translate(["3 March 1999", "14.07.89"], n_best=2, method="beam", beam_size=2)
+    assert [len(r) for r in out] == [2, 2] and all(np.isfinite(t.score) for r in out for t in r)
+    other = {**SMALL, "data": {**SMALL["data"], "dataset": "reverse"}}  # another target vocabulary
+    stranger = run.load(run.train(run.config_from_dict(other), tmp_path / "x").out_dir).trained
+    with pytest.raises(ValueError, match="ensemble: model 2 has another target vocabulary than model 1"):
+        translation.ensemble([translators[0], stranger])
