@@ -217,14 +217,19 @@ def make_tokenizers(
     lowercase: bool = False,
     sp_vocab_size: int = 8000,
     sp_model_type: str = "bpe",
+    joint: bool = False,
 ) -> tuple[Tokenizer, Tokenizer]:
     """(src, tgt) tokenizers from a loader's `tokenizer=` argument: "word" (a WordTokenizer per language),
-    "sentencepiece" (one model per side, trained on `train` only), one Tokenizer for both sides, or a pair."""
+    "sentencepiece" (one model per side, trained on `train` only; joint: one model trained on both sides, for
+    both), one Tokenizer for both sides, or a pair."""
     if isinstance(spec, str):
         if spec == "word":
             return WordTokenizer(lowercase, src_lang), WordTokenizer(lowercase, tgt_lang)
         if spec == "sentencepiece":
             kw = {"vocab_size": sp_vocab_size, "model_type": sp_model_type, "lowercase": lowercase}
+            if joint:
+                both = SentencePieceTokenizer.train([*train.src, *train.tgt], **kw)
+                return both, both
             return SentencePieceTokenizer.train(train.src, **kw), SentencePieceTokenizer.train(train.tgt, **kw)
     elif isinstance(spec, tuple) and len(spec) == 2 and all(isinstance(t, Tokenizer) for t in spec):
         return spec
@@ -246,18 +251,24 @@ def build_translation_data(
     max_size: int | None = None,
     sp_vocab_size: int = 8000,
     sp_model_type: str = "bpe",
+    joint_vocab: bool = False,
     name: str = "",
 ) -> TranslationData:
     """Make the tokenizers (`make_tokenizers`: sentencepiece models learn from train only), tokenize the three
-    splits, build both vocabularies on train only (min_freq, max_size as in Vocab.build), encode every split."""
+    splits, build both vocabularies on train only (min_freq, max_size as in Vocab.build), encode every split.
+    joint_vocab: one vocabulary for both sides, built on both (and one sentencepiece model trained on both), as
+    tied source and target embeddings need."""
     src_tokenizer, tgt_tokenizer = make_tokenizers(
         tokenizer, src_lang, tgt_lang, train, lowercase=lowercase, sp_vocab_size=sp_vocab_size,
-        sp_model_type=sp_model_type,
+        sp_model_type=sp_model_type, joint=joint_vocab,
     )  # fmt: skip
     src_tokens = [src_tokenizer.tokenize(s) for s in train.src]
     tgt_tokens = [tgt_tokenizer.tokenize(t) for t in train.tgt]
-    src_vocab = Vocab.build(src_tokens, min_freq=min_freq, max_size=max_size)
-    tgt_vocab = Vocab.build(tgt_tokens, min_freq=min_freq, max_size=max_size)
+    if joint_vocab:
+        src_vocab = tgt_vocab = Vocab.build([*src_tokens, *tgt_tokens], min_freq=min_freq, max_size=max_size)
+    else:
+        src_vocab = Vocab.build(src_tokens, min_freq=min_freq, max_size=max_size)
+        tgt_vocab = Vocab.build(tgt_tokens, min_freq=min_freq, max_size=max_size)
     train_text = ParallelText(
         [src_vocab.encode(t) for t in src_tokens],
         [tgt_vocab.encode(t) for t in tgt_tokens],

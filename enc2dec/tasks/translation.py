@@ -47,6 +47,7 @@ class TextDataConfig:
     min_freq: int = 2
     max_vocab: int | None = None
     sp_vocab_size: int = 8000
+    joint_vocab: bool = False  # one vocabulary (and sentencepiece model) for both sides: for tied embeddings
     max_train: int | None = None  # keep the first pairs of train only
     n_train: int = 20000  # generated datasets: pairs drawn for train; 500 each for valid and test
     max_train_len: int | None = 60  # drop training pairs with a side longer than this (tokens)
@@ -59,6 +60,10 @@ class TextDataConfig:
             raise ValueError(f"TextDataConfig.dataset must be one of {DATASETS}, got {self.dataset!r}")
         if self.tokenizer not in ("word", "sentencepiece"):
             raise ValueError(f"TextDataConfig.tokenizer must be 'word' or 'sentencepiece', got {self.tokenizer!r}")
+        if self.joint_vocab and self.dataset in ("dates", "reverse"):
+            raise ValueError(
+                f"TextDataConfig.joint_vocab is for text read from files, not the generated {self.dataset!r}"
+            )
         if self.src_lang == self.tgt_lang:
             raise ValueError(f"TextDataConfig: src_lang and tgt_lang must differ, got {self.src_lang!r} twice")
         if self.dataset == "tatoeba" and {self.src_lang, self.tgt_lang} != {"en", "fr"}:
@@ -157,7 +162,8 @@ def load_data(cfg: TextDataConfig) -> TranslationData:
         train = train.subset(range(min(cfg.max_train, len(train))))
     return build_translation_data(train, valid, test, cfg.tokenizer, src_lang=cfg.src_lang, tgt_lang=cfg.tgt_lang,
                                   lowercase=cfg.lowercase, min_freq=cfg.min_freq, max_size=cfg.max_vocab,
-                                  sp_vocab_size=cfg.sp_vocab_size, name=f"{cfg.dataset}-{cfg.src_lang}-{cfg.tgt_lang}")  # fmt: skip
+                                  sp_vocab_size=cfg.sp_vocab_size, joint_vocab=cfg.joint_vocab,
+                                  name=f"{cfg.dataset}-{cfg.src_lang}-{cfg.tgt_lang}")  # fmt: skip
 
 
 def split_pairs(cfg: TextDataConfig, split: str) -> tuple[list[str], list[str]]:
@@ -389,6 +395,8 @@ class TranslationTask(Task):
                 "src_vocab": len(data.src_vocab), "tgt_vocab": len(data.tgt_vocab)}  # fmt: skip
 
     def build_model(self, data: TranslationData) -> Module:
+        if getattr(self.config.model, "share_embeddings", False) and data.src_vocab.itos != data.tgt_vocab.itos:
+            raise ValueError("model.share_embeddings needs one vocabulary for both sides: set data.joint_vocab: true")
         return self._build(len(data.src_vocab), len(data.tgt_vocab))
 
     def _build(self, src_vocab_size: int, tgt_vocab_size: int) -> Module:

@@ -254,3 +254,31 @@ def test_an_ensemble_mixes_model_types_over_one_vocabulary(tmp_path):
     stranger = run.load(run.train(run.config_from_dict(other), tmp_path / "x").out_dir).trained
     with pytest.raises(ValueError, match="ensemble: model 2 has another target vocabulary than model 1"):
         translation.ensemble([translators[0], stranger])
+
+
+def test_a_joint_vocabulary_ties_source_and_target_embeddings(tmp_path):
+    from tests.data.conftest import SHARED_DATA
+
+    if not (SHARED_DATA / "multi30k").is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    config = {
+        "task": "translation",
+        "model": {"type": "transformer", "model_size": 8, "n_heads": 2, "ff_size": 8, "n_encoder_layers": 1,
+                  "n_decoder_layers": 1, "share_embeddings": True, "tie_output": True},
+        "data": {"dataset": "multi30k", "data_dir": str(SHARED_DATA), "tokenizer": "sentencepiece",
+                 "sp_vocab_size": 300, "joint_vocab": True, "max_train": 400, "min_freq": 1},
+        "training": {"max_steps": 2, "lr": 0.01},
+        "decoding": {"valid_bleu_sentences": 0, "max_len_b": 5, "max_len_a": 0},
+    }  # fmt: skip
+    out = run.train(run.config_from_dict(config), tmp_path / "r").out_dir
+    translator = run.load(out).trained
+    assert translator.src_vocab.itos == translator.tgt_vocab.itos  # one vocabulary, German and English pieces
+    assert translator.src_tokenizer.to_config() == translator.tgt_tokenizer.to_config()
+    names = [n for n, _ in translator.model.named_parameters()]
+    assert "src_embed.tokens.weight" in names and "tgt_embed.tokens.weight" not in names
+    assert len(translator.translate(["Ein Mann fährt Fahrrad."])[0].tokens) <= 5
+    unjoint = {**config, "data": {**config["data"], "joint_vocab": False}}
+    with pytest.raises(ValueError, match="share_embeddings needs one vocabulary for both sides: set data.joint_vocab"):
+        run.train(run.config_from_dict(unjoint), tmp_path / "u")
+    with pytest.raises(ValueError, match="joint_vocab is for text read from files, not the generated 'dates'"):
+        run.config_from_dict({**SMALL, "data": {**SMALL["data"], "joint_vocab": True}})
