@@ -214,7 +214,7 @@ class TransformerSeq2Seq(nn.Module):
         """ours: enc2dec.models.transformer.Transformer (pre-LN, tied output, separate source and target tables)."""
         _copy(self.src_embed.weight, ours.src_embed.tokens.weight.value)
         _copy(self.tgt_embed.weight, ours.tgt_embed.tokens.weight.value)
-        _copy(self.output_bias, ours.output_bias.value)
+        _copy(self.output_bias, ours.output.bias.value)
 
         def mha(dst: nn.MultiheadAttention, src: Any) -> None:
             if src.cross:

@@ -26,6 +26,7 @@ from enc2dec.layers import (
     Sigmoid,
     Softmax,
     Tanh,
+    TiedOutput,
 )
 from enc2dec.losses import MSE, BCEWithLogits, CrossEntropy, GaussianKL, GaussianNLL
 from tests.helpers import away_from_zero, randn
@@ -44,6 +45,7 @@ CASES: dict[str, Case] = {
         [np.array([[0, 3, 3], [1, 0, 6]])],
         lambda m, ids: m.forward(ids) * (ids != 0)[..., None],
     ),
+    "tied_output": lambda rng: (TiedOutput(Embedding(7, 5, rng=rng)), [randn(rng, 2, 3, 5)]),
     "dropout_train": lambda rng: (Dropout(0.3, rng=rng).train(), [randn(rng, 2, 3, 4)]),
     "dropout_eval": lambda rng: (Dropout(0.3, rng=rng).eval(), [randn(rng, 2, 3, 4)]),
     "layer_norm": lambda rng: (_randomized(LayerNorm(5), rng), [randn(rng, 2, 3, 5)]),

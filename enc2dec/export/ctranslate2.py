@@ -147,11 +147,7 @@ def transformer_spec(translator: Any) -> Any:
         _set_attention(layer_spec.attention, layer.cross_attn, ("q", "kv", "out"))
         _set_ffn(layer_spec.ffn, layer.ff)
     _set_final_norm(spec.decoder, model.decoder)
-    if model.output is None:  # tied: logits = h E^T + b
-        spec.decoder.projection.weight = _array(model.tgt_embed.tokens.weight.value)
-        spec.decoder.projection.bias = _array(model.output_bias.value)
-    else:
-        _set_linear(spec.decoder.projection, model.output)
+    _set_linear(spec.decoder.projection, model.output)
 
     spec.register_source_vocabulary(list(translator.src_vocab.itos))
     spec.register_target_vocabulary(list(translator.tgt_vocab.itos))
@@ -163,7 +159,10 @@ def _array(x: np.ndarray) -> np.ndarray:
 
 
 def _set_linear(spec: Any, linear: Any) -> None:
-    spec.weight = _array(linear.weight.value.T)  # (n_in, n_out) -> (n_out, n_in)
+    """A Linear ((n_in, n_out) weight) or a TiedOutput ((V, D): the embedding's) -> spec's (n_out, n_in)."""
+    from enc2dec.layers import TiedOutput
+
+    spec.weight = _array(linear.weight.value if isinstance(linear, TiedOutput) else linear.weight.value.T)
     spec.bias = _array(linear.bias.value)
 
 

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from enc2dec.layers import TiedOutput
+
 OPSET = 17  # Split/Squeeze/Unsqueeze/Slice take their axes as inputs (13+); well within every current runtime
 IR_VERSION = 8  # the IR of opset 17; newer onnx writes a newer IR by default that older runtimes refuse
 MANIFEST = "manifest.json"
@@ -109,6 +111,13 @@ class Graph:
 
 
 # -- dense encoder-decoders ---------------------------------------------------------------------------------------
+def _output(g: Graph, x: str, layer: Any) -> str:
+    """The logits of an output projection: a Linear (x W + b, W (D, V)) or a TiedOutput (x E^T + b, E (V, D))."""
+    weight = layer.weight.value.T if isinstance(layer, TiedOutput) else layer.weight.value  # (D, V)
+    logits = g.node("MatMul", [x, g.const(np.ascontiguousarray(weight), "out_weight")])
+    return g.node("Add", [logits, g.const(layer.bias.value, "out_bias")])
+
+
 def _dense_stack(g: Graph, x: str, stack: Any) -> str:
     """The layers of a Sequential (Linear, activations, Dropout as the identity) applied to x."""
     from enc2dec.layers import GELU, Dropout, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
@@ -235,7 +244,7 @@ def export_seq2seq(model: Any, out_dir: str | Path) -> dict[str, Any]:
     out = Path(out_dir)
     enc, dec = model.encoder, model.decoder
     L, H = dec.n_layers, dec.hidden_size
-    V = model.output.weight.shape[1]
+    V = model.output.bias.shape[0]
     names = ["h", "c"] if dec.has_cell else ["h"]
 
     g = Graph("encoder")
@@ -257,8 +266,7 @@ def export_seq2seq(model: Any, out_dir: str | Path) -> dict[str, Any]:
         s = _batch_major(g, g.input(name, FLOAT, ["B", L, H]))  # (L, B, H)
         initial[name] = [g.node("Slice", [s, g.ints(i), g.ints(i + 1), g.ints(0)]) for i in range(L)]
     y, finals = _stack(g, x, dec, "", initial)
-    logits = g.node("MatMul", [g.node("Squeeze", [y, g.ints(0)]), g.const(model.output.weight.value, "out_weight")])
-    logits = g.node("Add", [logits, g.const(model.output.bias.value, "out_bias")])
+    logits = _output(g, g.node("Squeeze", [y, g.ints(0)]), model.output)
     g.output(g.node("LogSoftmax", [logits], axis=1), "log_probs", FLOAT, ["B", V])
     for name in names:
         g.output(_batch_major(g, finals[name]), f"next_{name}", FLOAT, ["B", L, H])

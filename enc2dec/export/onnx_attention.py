@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from enc2dec.export.onnx import BOOL, FLOAT, INT64, Graph, _batch_major, _onnx, _stack
+from enc2dec.export.onnx import BOOL, FLOAT, INT64, Graph, _batch_major, _onnx, _output, _stack
 
 
 def _zeros(g: Graph, like_shape: str) -> str:
@@ -56,7 +56,7 @@ def export_attention_seq2seq(model: Any, out_dir: str | Path) -> dict[str, Any]:
     out = Path(out_dir)
     c = model.config
     L, H, M = c.decoder_layers, c.hidden_size, c.memory_size
-    V = model.output.weight.shape[1]
+    V = model.output.bias.shape[0]
     rnn_names = ["h", "c"] if model.decoder.has_cell else ["h"]
     K = model.attention.project_memory(np.zeros((1, 1, M), dtype=np.float32)).shape[-1]  # keys' width
 
@@ -110,8 +110,7 @@ def export_attention_seq2seq(model: Any, out_dir: str | Path) -> dict[str, Any]:
         context, weights = _attend(g, model.attention, s, keys, memory, mask)
     combined = g.node("MatMul", [g.node("Concat", [context, s], axis=1), g.const(model.combine.weight.value, "W_c")])
     combined = g.node("Tanh", [g.node("Add", [combined, g.const(model.combine.bias.value, "b_c")])])  # (B, H)
-    logits = g.node("MatMul", [combined, g.const(model.output.weight.value, "out_weight")])
-    logits = g.node("Add", [logits, g.const(model.output.bias.value, "out_bias")])
+    logits = _output(g, combined, model.output)
     g.output(g.node("LogSoftmax", [logits], axis=1), "log_probs", FLOAT, ["B", V])
     for name in rnn_names:
         g.output(_batch_major(g, finals[name]), f"next_{name}", FLOAT, ["B", L, H])

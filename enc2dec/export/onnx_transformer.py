@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from enc2dec.export.onnx import BOOL, FLOAT, INT64, Graph, _dense_stack, _onnx
+from enc2dec.export.onnx import BOOL, FLOAT, INT64, Graph, _dense_stack, _onnx, _output
 
 DOUBLE = 11  # onnx.TensorProto.DOUBLE
 
@@ -164,11 +164,7 @@ def _decoder_graph(model: Any) -> Graph:
     if model.decoder.final_norm is not None:
         x = _norm(g, x, model.decoder.final_norm)
     h = g.node("Squeeze", [x, g.ints(1)])  # (B, 1, D) -> (B, D)
-    if model.output is None:  # tied: h E^T + b
-        logits = g.node("MatMul", [h, g.const(np.ascontiguousarray(model.tgt_embed.tokens.weight.value.T), "E_T")])
-        logits = g.node("Add", [logits, g.const(model.output_bias.value, "out_bias")])
-    else:
-        logits = _linear(g, h, model.output)
+    logits = _output(g, h, model.output)
     g.output(g.node("LogSoftmax", [logits], axis=1), "log_probs", FLOAT, ["B", V])  # first: the runtime's rule
     for i in range(n):
         g.output(grown[2 * i], f"next_k_self.{i}", FLOAT, ["B", nh, "t + 1", dh])

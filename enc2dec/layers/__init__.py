@@ -2,7 +2,7 @@
 
 from enc2dec.layers.activations import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, activation
 from enc2dec.layers.dropout import Dropout
-from enc2dec.layers.embedding import Embedding
+from enc2dec.layers.embedding import Embedding, TiedOutput, share_table
 from enc2dec.layers.linear import Linear
 from enc2dec.layers.norm import LayerNorm
 from enc2dec.layers.sequential import Sequential
@@ -20,5 +20,7 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "TiedOutput",
     "activation",
+    "share_table",
 ]

@@ -43,3 +43,45 @@ class Embedding(Module):
     def extra_repr(self) -> str:
         pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
         return f"{self.weight.shape[0]}, {self.weight.shape[1]}{pad}"
+
+
+def share_table(src: Embedding, tgt: Embedding, where: str) -> None:
+    """One table for source and target (Press & Wolf 2017): tgt takes src's weight Parameter, so both uses add
+    into one gradient. Needs one joint vocabulary (and one width)."""
+    if src.weight.shape != tgt.weight.shape:
+        raise ValueError(f"{where}: share_embeddings needs one joint vocabulary, got sizes {src.weight.shape[0]} and "
+                         f"{tgt.weight.shape[0]}")  # fmt: skip
+    tgt.weight = src.weight
+
+
+class TiedOutput(Module):
+    """The output projection tied to an embedding (Press & Wolf 2017; Vaswani et al. 2017, section 3.4):
+    logits = x @ E^T + b, x: (..., D) -> (..., V). `weight` IS the embedding's (V, D) Parameter, so both uses add
+    into one gradient (and it is saved once, under the embedding's name); the (V,) bias is this layer's own."""
+
+    def __init__(self, embedding: Embedding):
+        super().__init__()
+        self.weight = embedding.weight
+        self.bias = Parameter(init.zeros((embedding.weight.shape[0],)))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._cache = x
+        return self.apply(x)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """The output for x: (..., D) -> (..., V), caching nothing (decoding steps)."""
+        y = (x.reshape(-1, x.shape[-1]) @ self.weight.value.T).reshape(*x.shape[:-1], -1)  # (..., V)
+        y += self.bias.value
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        # y = x E^T + b  =>  dE += dy^T x,  db = sum_N dy,  dx = dy E
+        x = self.pop_cache()
+        x2 = x.reshape(-1, x.shape[-1])  # (N, D)
+        dy2 = dy.reshape(-1, dy.shape[-1])  # (N, V)
+        self.weight.grad += dy2.T @ x2
+        self.bias.grad += dy2.sum(axis=0)
+        return (dy2 @ self.weight.value).reshape(x.shape)  # (..., D)
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[1]} -> {self.weight.shape[0]}, tied"

@@ -28,10 +28,10 @@ import numpy as np
 
 from enc2dec.attention import BahdanauAttention, LuongAttention, padding_mask
 from enc2dec.data.batching import Batch
-from enc2dec.layers import Dropout, Embedding, Linear, Tanh
+from enc2dec.layers import Dropout, Embedding, Linear, Tanh, TiedOutput, share_table
 from enc2dec.losses import CrossEntropy
 from enc2dec.nn import functional, init
-from enc2dec.nn.checks import check_flags, check_float_field, check_int_field
+from enc2dec.nn.checks import check_flags, check_float_field, check_int_field, check_tied_output
 from enc2dec.nn.module import Module
 from enc2dec.recurrent import Stacked
 from enc2dec.specials import PAD_ID, DecoderState
@@ -53,6 +53,8 @@ class AttentionSeq2SeqConfig:
     dropout: float = 0.2  # on embeddings, between encoder layers, on h~
     label_smoothing: float = 0.1
     init_scale: float | None = None  # U(-s, s) for every parameter; None: each layer's own initialisation
+    share_embeddings: bool = False  # one table for source and target: needs one joint vocabulary
+    tie_output: bool = False  # the output projection is the target embedding (needs embed_size == hidden_size)
 
     def __post_init__(self) -> None:
         where = "AttentionSeq2SeqConfig"
@@ -71,6 +73,7 @@ class AttentionSeq2SeqConfig:
             check_float_field(where, name, getattr(self, name), 0.0, 1.0, "[)")
         check_float_field(where, "init_scale", self.init_scale, 0.0, bounds="(]", optional=True)
         check_flags(self)
+        check_tied_output(where, self, self.hidden_size)
         if self.memory_size < 1:
             raise ValueError(f"{where}: a bidirectional encoder of hidden_size // 2 units needs hidden_size >= 2, "
                              f"got {self.hidden_size} (or set encoder_size)")  # fmt: skip
@@ -108,6 +111,8 @@ class AttentionSeq2Seq(Module):
         feed = M if c.attention == "bahdanau" else H if c.input_feeding else 0  # extra decoder input
         self.src_embed = Embedding(src_vocab_size, E, rng=rng, padding_idx=PAD_ID)
         self.tgt_embed = Embedding(tgt_vocab_size, E, rng=rng, padding_idx=PAD_ID)
+        if c.share_embeddings:
+            share_table(self.src_embed, self.tgt_embed, "AttentionSeq2Seq")
         self.src_dropout = Dropout(c.dropout, rng=rng)
         self.tgt_dropout = Dropout(c.dropout, rng=rng)
         self.encoder = Stacked(
@@ -123,7 +128,7 @@ class AttentionSeq2Seq(Module):
         self.combine = Linear(M + H, H, rng=rng)  # h~ = tanh(W_c [c; s]), Luong eq. 5
         self.combine_act = Tanh()
         self.output_dropout = Dropout(c.dropout, rng=rng)
-        self.output = Linear(H, tgt_vocab_size, rng=rng)
+        self.output = TiedOutput(self.tgt_embed) if c.tie_output else Linear(H, tgt_vocab_size, rng=rng)
         self.loss = CrossEntropy(ignore_index=PAD_ID, smoothing=c.label_smoothing)
         if c.init_scale is not None:
             for p in self.parameters():

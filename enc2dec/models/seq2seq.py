@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from enc2dec.data.batching import Batch
-from enc2dec.layers import Dropout, Embedding, Linear
+from enc2dec.layers import Dropout, Embedding, Linear, TiedOutput, share_table
 from enc2dec.losses import CrossEntropy
 from enc2dec.nn import functional, init
-from enc2dec.nn.checks import check_flags, check_float_field, check_int_field
+from enc2dec.nn.checks import check_flags, check_float_field, check_int_field, check_tied_output
 from enc2dec.nn.module import Module
 from enc2dec.recurrent import Stacked, reverse_padded
 from enc2dec.specials import PAD_ID, DecoderState
@@ -37,6 +37,8 @@ class Seq2SeqConfig:
     init_scale: float | None = 0.08  # Sutskever et al.: every parameter from U(-0.08, 0.08); None: layer defaults
     label_smoothing: float = 0.0
     scheduled_sampling: float = 0.0  # share of decoder inputs replaced by the model's own predictions
+    share_embeddings: bool = False  # one table for source and target: needs one joint vocabulary
+    tie_output: bool = False  # the output projection is the target embedding (needs embed_size == hidden_size)
 
     def __post_init__(self) -> None:
         if self.cell not in ("lstm", "gru", "rnn"):
@@ -49,6 +51,7 @@ class Seq2SeqConfig:
         check_float_field(where, "scheduled_sampling", self.scheduled_sampling, 0.0, 1.0)
         check_float_field(where, "init_scale", self.init_scale, 0.0, bounds="(]", optional=True)
         check_flags(self)
+        check_tied_output(where, self, self.hidden_size)
 
 
 class Seq2Seq(Module):
@@ -60,10 +63,12 @@ class Seq2Seq(Module):
         c = config
         self.src_embed = Embedding(src_vocab_size, c.embed_size, rng=rng, padding_idx=PAD_ID)
         self.tgt_embed = Embedding(tgt_vocab_size, c.embed_size, rng=rng, padding_idx=PAD_ID)
+        if c.share_embeddings:
+            share_table(self.src_embed, self.tgt_embed, "Seq2Seq")
         self.encoder = Stacked(c.cell, c.embed_size, c.hidden_size, c.n_layers, dropout=c.dropout, rng=rng)
         self.decoder = Stacked(c.cell, c.embed_size, c.hidden_size, c.n_layers, dropout=c.dropout, rng=rng)
         self.output_dropout = Dropout(c.dropout, rng=rng)
-        self.output = Linear(c.hidden_size, tgt_vocab_size, rng=rng)
+        self.output = TiedOutput(self.tgt_embed) if c.tie_output else Linear(c.hidden_size, tgt_vocab_size, rng=rng)
         self.loss = CrossEntropy(ignore_index=PAD_ID, smoothing=c.label_smoothing)
         self.rng = rng
         if c.init_scale is not None:

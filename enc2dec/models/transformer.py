@@ -24,12 +24,11 @@ import numpy as np
 from enc2dec.attention.masks import Packing, causal_mask, padding_mask
 from enc2dec.attention.transformer_layers import TokenEmbedding, TransformerDecoder, TransformerEncoder
 from enc2dec.data.batching import Batch
-from enc2dec.layers import Embedding, Linear
+from enc2dec.layers import Embedding, Linear, TiedOutput, share_table
 from enc2dec.losses import CrossEntropy
 from enc2dec.nn import functional, init
 from enc2dec.nn.checks import check_flags, check_float_field, check_int_field
 from enc2dec.nn.module import Module
-from enc2dec.nn.parameter import Parameter
 from enc2dec.specials import PAD_ID, DecoderState
 
 
@@ -78,18 +77,13 @@ class Transformer(Module):
         super().__init__()
         c = self.config = config
         D = c.model_size
-        if c.share_embeddings and src_vocab_size != tgt_vocab_size:
-            raise ValueError(
-                f"Transformer: share_embeddings needs one joint vocabulary, got sizes {src_vocab_size} and "
-                f"{tgt_vocab_size}"
-            )
         src_tokens = Embedding(src_vocab_size, D, rng=rng, padding_idx=PAD_ID)
         tgt_tokens = Embedding(tgt_vocab_size, D, rng=rng, padding_idx=PAD_ID)
         for emb in (src_tokens, tgt_tokens):  # N(0, 1/D), so that E * sqrt(D) has unit scale (fairseq)
             emb.weight.value[...] = init.normal(emb.weight.shape, D**-0.5, rng)
             emb.weight.value[PAD_ID] = 0
         if c.share_embeddings:
-            tgt_tokens.weight = src_tokens.weight  # one Parameter: both uses add into its grad
+            share_table(src_tokens, tgt_tokens, "Transformer")
         embed = dict(
             rng=rng,
             positions=c.positions,
@@ -108,11 +102,7 @@ class Transformer(Module):
         )
         self.encoder = TransformerEncoder(c.n_encoder_layers, D, c.n_heads, c.ff_size, **layer)
         self.decoder = TransformerDecoder(c.n_decoder_layers, D, c.n_heads, c.ff_size, **layer)
-        if c.tie_output:
-            self.output_bias = Parameter(init.zeros((tgt_vocab_size,)))
-            self.output = None
-        else:
-            self.output = Linear(D, tgt_vocab_size, rng=rng)
+        self.output = TiedOutput(tgt_tokens) if c.tie_output else Linear(D, tgt_vocab_size, rng=rng)
         self.loss = CrossEntropy(ignore_index=PAD_ID, smoothing=c.label_smoothing)
         # what decoding may ask for (enc2dec.decoding.StepModel): learned positions end at max_positions (the
         # decoder's step t reads position t); sinusoidal ones grow as needed
@@ -144,8 +134,6 @@ class Transformer(Module):
 
     def _project(self, h: np.ndarray) -> np.ndarray:
         """h: (N, D) -> logits: (N, V), no cache."""
-        if self.output is None:
-            return h @ self.tgt_embed.tokens.weight.value.T + self.output_bias.value
         return self.output.apply(h)
 
     # -- training ---------------------------------------------------------------------------------------------------
@@ -154,21 +142,13 @@ class Transformer(Module):
         in batch-major order (sentence 0's positions first). Only attention sees the padding (masks.Packing)."""
         memory, mask, src_packing = self._encode(batch.src, batch.src_lengths)
         h, tgt_packing = self._decode(batch.tgt[:, :-1], batch.tgt_lengths - 1, memory, mask, src_packing)
-        self._cache = (src_packing, tgt_packing, h)
-        if self.output is not None:
-            return self.output.forward(h)
-        return self._project(h)
+        self._cache = (src_packing, tgt_packing)
+        return self.output.forward(h)
 
     def backward(self, d_logits: np.ndarray) -> tuple[()]:
-        # logits = h E^T + b (tied) or h W + b  =>  dE += d_logits^T h, dh = d_logits E; then decoder, encoder
-        src_packing, tgt_packing, h = self.pop_cache()
-        if self.output is None:
-            weight = self.tgt_embed.tokens.weight
-            weight.grad += d_logits.T @ h  # (V, D)
-            self.output_bias.grad += d_logits.sum(axis=0)
-            dh = d_logits @ weight.value  # (N, D)
-        else:
-            dh = self.output.backward(d_logits)
+        # logits = h E^T + b (tied) or h W + b; then decoder, encoder
+        src_packing, tgt_packing = self.pop_cache()
+        dh = self.output.backward(d_logits)
         d_tgt, d_memory = self.decoder.backward(dh)
         self.tgt_embed.backward(tgt_packing.pad(d_tgt))
         self.src_embed.backward(src_packing.pad(self.encoder.backward(d_memory)))

@@ -92,3 +92,11 @@ def check_flags(config: Any) -> None:
             raise TypeError(
                 f"{type(config).__name__}.{f.name} must be true or false, got {type(value).__name__} {value!r}"
             )
+
+
+def check_tied_output(where: str, config: object, out_size: int) -> None:
+    """A recurrent model's tie_output: the output projection is the target embedding, (V, embed_size), so the
+    vector it projects must have embed_size units too."""
+    if config.tie_output and config.embed_size != out_size:
+        raise ValueError(f"{where}: tie_output needs embed_size == hidden_size (the output projection is the target "
+                         f"embedding), got {config.embed_size} and {out_size}")  # fmt: skip

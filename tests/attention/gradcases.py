@@ -182,7 +182,8 @@ def _model_case(rng: np.random.Generator, objective: bool = False, **config) -> 
     from enc2dec.nn.gradcheck import Objective
 
     base = dict(embed_size=5, hidden_size=4, encoder_size=3, attention_size=3, dropout=0.0, label_smoothing=0.0)
-    model = AttentionSeq2Seq(AttentionSeq2SeqConfig(**{**base, **config}), 7, 6, rng=rng)
+    vocab = 7 if config.get("share_embeddings") else 6
+    model = AttentionSeq2Seq(AttentionSeq2SeqConfig(**{**base, **config}), 7, vocab, rng=rng)
     batch = make_batch([[4, 5, 6], [5]], [[4, 5], [5, 4, 1]], np.arange(2))  # unequal lengths: padding inside
     return (Objective(model) if objective else model), [batch]
 
@@ -206,6 +207,9 @@ CASES.update(
         ),
         "attention_seq2seq_bahdanau_objective": lambda rng: _model_case(
             rng, objective=True, attention="bahdanau", dropout=0.3, label_smoothing=0.1, init_scale=1.0
+        ),
+        "attention_seq2seq_tied_objective": lambda rng: _model_case(
+            rng, objective=True, embed_size=4, share_embeddings=True, tie_output=True, init_scale=1.0
         ),
         "attention_seq2seq_input_feeding_objective": lambda rng: _model_case(
             rng, objective=True, input_feeding=True, dropout=0.3, label_smoothing=0.1, init_scale=1.0

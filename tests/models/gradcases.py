@@ -113,7 +113,9 @@ def _seq2seq_case(rng: np.random.Generator, **config) -> tuple:
     from enc2dec.data.batching import make_batch
     from enc2dec.models.seq2seq import Seq2Seq, Seq2SeqConfig
 
-    model = Seq2Seq(Seq2SeqConfig(embed_size=5, hidden_size=4, init_scale=None, **config), 7, 6, rng=rng)
+    base = dict(embed_size=5, hidden_size=4, init_scale=None)
+    vocab = 7 if config.get("share_embeddings") else 6
+    model = Seq2Seq(Seq2SeqConfig(**{**base, **config}), 7, vocab, rng=rng)
     batch = make_batch([[4, 5, 6], [5]], [[4, 5], [5, 4, 1]], np.arange(2))  # unequal lengths: padding inside
     return model, batch
 
@@ -129,6 +131,10 @@ CASES.update(
         # the whole objective with dropout between layers and label smoothing
         "seq2seq_objective": lambda rng: (lambda m, b: (Objective(m), [b]))(
             *_seq2seq_case(rng, n_layers=2, dropout=0.3, label_smoothing=0.1)
+        ),
+        # three-way tying: one table for source, target and output, its gradient summed from all three uses
+        "seq2seq_tied_objective": lambda rng: (lambda m, b: (Objective(m), [b]))(
+            *_seq2seq_case(rng, n_layers=1, embed_size=4, share_embeddings=True, tie_output=True)
         ),
     }
 )

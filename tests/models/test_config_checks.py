@@ -62,6 +62,13 @@ CASES = [  # (config class, keyword arguments, error type, message pattern)
     (TransformerConfig, dict(attention_dropout=NAN), ValueError, r"attention_dropout must be in \[0, 1\), got nan"),
     (TransformerConfig, dict(label_smoothing=2.0), ValueError, r"label_smoothing must be in \[0, 1\), got 2.0"),
     (TransformerConfig, dict(tie_output=0), TypeError, r"TransformerConfig.tie_output must be true or false"),
+    (
+        Seq2SeqConfig,
+        dict(tie_output=True),
+        ValueError,
+        r"Seq2SeqConfig: tie_output needs embed_size == hidden_size \(the",
+    ),
+    (AttentionSeq2SeqConfig, dict(embed_size=8, tie_output=True), ValueError, r"tie_output needs embed_size == hidden"),
     (ForecasterConfig, dict(embed_size=0), ValueError, r"ForecasterConfig.embed_size must be >= 1, got 0"),
     (ForecasterConfig, dict(n_layers=0), ValueError, r"ForecasterConfig.n_layers must be >= 1, got 0"),
     (ForecasterConfig, dict(feature_size=-1), ValueError, r"feature_size must be >= 0 \(0: no exogenous features\)"),

@@ -78,7 +78,7 @@ def test_tied_weights_are_one_parameter():
     assert shared.src_embed.tokens.weight is shared.tgt_embed.tokens.weight
     names = [n for n, _ in shared.named_parameters()]
     assert "src_embed.tokens.weight" in names and "tgt_embed.tokens.weight" not in names
-    assert "output_bias" in names and not any(n.startswith("output.") for n in names)
+    assert "output.bias" in names and "output.weight" not in names  # the output is the target embedding's
 
 
 def test_learns_to_reverse_sequences():
