@@ -2,6 +2,7 @@
 
     python benchmarks/perf.py [--models autoencoder,lstm,attention,transformer] [--repeats N] [--data-dir DIR]
     python benchmarks/perf.py --table            # print the README's Markdown table from the results file
+    python benchmarks/perf.py --race transformer=runs/transformer --race lstm=runs/s2s --race autoencoder=runs/ae
 
 Method, in one run:
 - Threads: numpy's BLAS limited with threadpoolctl, torch.set_num_threads, both to --threads (2); recorded.
@@ -15,6 +16,9 @@ Method, in one run:
   model and optimizer, runs the steps, and reports the growth of the peak RSS (VmHWM) over that baseline: parameters, gradients, optimizer state, activations and the
   framework's workspace. mem_ratio = enc2dec growth / PyTorch growth.
 - GFLOP/s: analytic FLOPs of a step (perf_models.py) over its median time; gemm_fraction = enc2dec's / peak.
+- The decoding race (--race NAME=RUN, perf_race.py): a trained model's decoding of test_2016_flickr in enc2dec
+  against the same weights in ONNX Runtime and CTranslate2 (float32, int8), with each side's BLEU; and the share of
+  outputs the ONNX export reproduces (export_parity_*; the autoencoder's reconstructions within 1e-4).
 
 Writes benchmarks/results/perf.json through benchmarks/results_file.py (command, date, versions, config, metrics),
 with the machine, load, peak, per-model details and notes as extra sections.
@@ -42,6 +46,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import perf_models  # noqa: E402
+import perf_race  # noqa: E402
 import results_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -325,6 +330,8 @@ def metrics_of(details: dict) -> dict:
             metrics[f"{task}_ratio_{model}"] = d[task]["ratio"] if measured and task in d else None
         metrics[f"mem_ratio_{model}"] = d["memory"]["ratio"] if measured else None
         metrics[f"gemm_fraction_{model}"] = d["train"]["enc2dec"]["gemm_fraction"] if measured else None
+    for raced in details.get("race", {}).values():
+        metrics.update(raced.get("metrics", {}))
     return metrics
 
 
@@ -341,6 +348,8 @@ def notes_of(metrics: dict, details: dict) -> dict:
     """Per model: the targets missed (on the median), the profile's top entries, and the workload's own notes."""
     notes: dict = {}
     for model, d in details.items():
+        if model == "race":
+            continue
         if d.get("status") != "measured":
             notes[model] = d.get("reason", d.get("status"))
             continue
@@ -423,6 +432,22 @@ def markdown_table(results: dict) -> str:
     return "\n".join(rows)
 
 
+def race_table(results: dict) -> str:
+    """The decoding race: per model, task and engine, sentences/s (median), enc2dec's ratio over it, BLEU."""
+    raced = results["details"].get("race", {})
+    rows = ["| model | search | engine | sentences/s | enc2dec / engine | BLEU | identical to enc2dec |",
+            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, r in raced.items():
+        if "tasks" not in r:
+            continue
+        for task, engines in r["tasks"].items():
+            for engine, d in engines.items():
+                rows.append(f"| {name} | {task} | {engine} | {d['sentences_per_s']['median']:.1f} | "
+                            f"{_cell(d['ratio_enc2dec_over_this'])} | {d['bleu']:.1f} | "
+                            f"{100 * d['identical_to_enc2dec']:.1f} % |")  # fmt: skip
+    return "\n".join(rows)
+
+
 def _agreement_note(model: str, d: dict) -> str:
     a = d.get("agreement")
     if d.get("status") != "measured" or not a or a.get("step0_relative_difference") is None:
@@ -450,6 +475,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=os.environ.get("ENC2DEC_DATA", str(ROOT.parent / "shared" / "data")))
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "perf.json"))
     p.add_argument("--table", action="store_true", help="print the Markdown table of --out and exit")
+    p.add_argument("--race", action="append", default=[], metavar="NAME=RUN",
+                   help="race a trained run's decoding against its exports (NAME: transformer, lstm, attention, "
+                        "autoencoder)")  # fmt: skip
+    p.add_argument("--race-repeats", type=int, default=3)
     p.add_argument("--memory-probe", help=argparse.SUPPRESS)  # MODEL:FRAMEWORK, internal
     p.add_argument("--arrays", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -484,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         "thread_info": threads,
         "dtype": "float32",
         "models": models,
+        "race": args.race,
+        "race_repeats": args.race_repeats,
     }
     details: dict = {}
 
@@ -529,9 +560,24 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{model}: train ratio {details[model]['train']['ratio']}, {time.perf_counter() - t:.0f} s", flush=True
             )
+    for spec in args.race:
+        name, _, run_dir = spec.partition("=")
+        t = time.perf_counter()
+        try:
+            if name == "autoencoder":
+                raced = perf_race.autoencoder_parity(run_dir, threads=args.threads, data_dir=args.data_dir)
+            else:
+                raced = perf_race.race(name, run_dir, threads=args.threads, repeats=args.race_repeats,
+                                       data_dir=args.data_dir)  # fmt: skip
+        except Exception as err:  # one broken entry must not lose the others' results
+            raced = {"status": "failed", "reason": f"race {name}: {type(err).__name__}: {err}"}
+        details.setdefault("race", {})[name] = raced
+        path = write()
+        print(f"race {name}: {raced.get('metrics', raced.get('reason'))}, {time.perf_counter() - t:.0f} s", flush=True)
     path = write()
     results = json.loads(path.read_text(encoding="utf-8"))
     print(markdown_table(results))
+    print(race_table(results))
     return 0
 
 

@@ -1,0 +1,179 @@
+"""The decoding race of the performance benchmark: a trained enc2dec model against the same weights exported to
+ONNX Runtime (every sequence model) and CTranslate2 (the Transformer, float32 and int8), on test_2016_flickr.
+
+Same rules on every side: greedy and beam search (beam 5, the model's length penalty), the maximum length
+int(a * src_len + b) of the model's decoding settings, batches of the model's decoding batch size; enc2dec and
+ONNX Runtime run enc2dec's own search (enc2dec.decoding, on an OnnxStepModel for ONNX Runtime); CTranslate2 runs
+its own, given one source length at a time (its maximum length is per batch: enc2dec.export.ctranslate2.
+translate_options). Threads: numpy's BLAS and enc2dec's element-wise threads, onnxruntime's intra-op threads and
+CTranslate2's intra_threads, all set to the harness's --threads. Each repeat decodes the whole test set on every
+engine (the order flips every repeat); throughput is sentences/s and target tokens/s (tokens + eos where emitted);
+a ratio is enc2dec's throughput over the engine's in the same repeat, reported as min / median / max. Each
+engine's outputs of its first repeat are scored (sacrebleu BLEU, cased, 13a), and compared with enc2dec's: the
+share of identical outputs is the export parity.
+
+    race("transformer", "runs/transformer", threads=2, repeats=3) -> {"engines": ..., "metrics": ...}
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BEAM = 5
+TASKS = ("greedy", "beam")
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def _enc2dec_engine(translator: Any, src: list[list[int]]) -> Callable[[str], list[list[int]]]:
+    def decode(task: str) -> list[list[int]]:
+        options = {"method": task} | ({"beam_size": BEAM} if task == "beam" else {})
+        return [h[0].tokens if h else [] for h in translator.decode_ids(src, **options)]
+
+    return decode
+
+
+def _ct2_engine(folder: Path, translator: Any, src: list[list[int]], threads: int,
+                compute_type: str) -> Callable[[str], list[list[int]]]:  # fmt: skip
+    """CTranslate2 on the exported folder: the sources as pieces, grouped by length (its maximum length is per
+    batch), batches of the model's decoding batch size; outputs mapped back to enc2dec's target ids."""
+    import ctranslate2
+
+    from enc2dec.export.ctranslate2 import translate_options
+
+    engine = ctranslate2.Translator(str(folder), device="cpu", compute_type=compute_type, intra_threads=threads,
+                                    inter_threads=1)  # fmt: skip
+    pieces = [translator.src_vocab.decode(s, strip_specials=False) for s in src]
+    by_length: dict[int, list[int]] = {}
+    for i, s in enumerate(src):
+        by_length.setdefault(len(s), []).append(i)
+    stoi = translator.tgt_vocab.stoi
+    decoding = dataclass_replace(translator.decoding, beam_size=BEAM)
+    limit = getattr(translator.model, "max_target_length", None)
+
+    def decode(task: str) -> list[list[int]]:
+        out: list[list[int]] = [[] for _ in src]
+        for length, rows in by_length.items():
+            options = translate_options(decoding, length, method=task, max_target_length=limit)
+            results = engine.translate_batch([pieces[i] for i in rows], max_batch_size=decoding.batch_size,
+                                             **options)  # fmt: skip
+            for i, r in zip(rows, results):
+                out[i] = [stoi.get(t, translator.tgt_vocab.UNK) for t in r.hypotheses[0]]
+        return out
+
+    return decode
+
+
+def dataclass_replace(obj: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(obj, **changes)
+
+
+def race(name: str, run_dir: str | Path, *, threads: int, repeats: int, data_dir: str | None = None) -> dict:
+    """Race enc2dec's decoding of the model in run_dir against its exports; details and the metrics of `name`."""
+    from enc2dec import run
+    from enc2dec.export import export, onnx_runtime
+    from enc2dec.tasks.translation import split_pairs
+    from enc2dec.training.metrics import translation_scores
+
+    loaded = run.load(run_dir, data_dir=data_dir)
+    translator = loaded.trained
+    translator.decoding = dataclass_replace(translator.decoding, beam_size=BEAM)
+    sources, references = split_pairs(loaded.config.data, "test")
+    src = [translator.encode(s) for s in sources]
+    with tempfile.TemporaryDirectory() as tmp:
+        export(run_dir, "onnx", Path(tmp) / "onnx")
+        ort = onnx_runtime.load_translator(Path(tmp) / "onnx", threads=threads)
+        ort.decoding = translator.decoding
+        engines = {"enc2dec": _enc2dec_engine(translator, src), "onnxruntime": _enc2dec_engine(ort, src)}
+        if type(translator.model).__name__ == "Transformer":
+            for quantization, compute_type in ((None, "float32"), ("int8", "int8")):
+                folder = Path(tmp) / f"ct2_{compute_type}"
+                export(run_dir, "ctranslate2", folder, quantization=quantization)
+                engines[f"ctranslate2_{compute_type}"] = _ct2_engine(folder, translator, src, threads, compute_type)
+        result: dict = {"model": str(run_dir), "sentences": len(src), "engines": list(engines), "tasks": {}}
+        for task in TASKS:
+            result["tasks"][task] = _time_engines(engines, task, repeats, translator, references,
+                                                  translation_scores)  # fmt: skip
+    return result | {"metrics": _metrics(name, result)}
+
+
+def _time_engines(engines: dict, task: str, repeats: int, translator: Any, references: list[str],
+                  scores: Callable) -> dict:  # fmt: skip
+    names = list(engines)
+    for fn in engines.values():  # warm-up: caches, allocations, lazy initialisations
+        fn(task)
+    per_second: dict[str, list[float]] = {n: [] for n in names}
+    tokens_per_second: dict[str, list[float]] = {n: [] for n in names}
+    outputs: dict[str, list[list[int]]] = {}
+    for r in range(repeats):
+        for name in names if r % 2 == 0 else names[::-1]:
+            start = time.perf_counter()
+            out = engines[name](task)
+            seconds = time.perf_counter() - start
+            outputs.setdefault(name, out)
+            per_second[name].append(len(out) / seconds)
+            tokens_per_second[name].append(sum(len(t) + 1 for t in out) / seconds)
+    reference = outputs["enc2dec"]
+    detail: dict = {}
+    for name in names:
+        texts = [translator.detokenize(t) for t in outputs[name]]
+        s = scores(texts, references)
+        detail[name] = {
+            "sentences_per_s": _summary(per_second[name]),
+            "target_tokens_per_s": _summary(tokens_per_second[name]),
+            "bleu": s.bleu,
+            "bleu_lc": s.bleu_lc,
+            "chrf": s.chrf,
+            "bleu_signature": s.bleu_signature,
+            "identical_to_enc2dec": sum(a == b for a, b in zip(outputs[name], reference)) / len(reference),
+            "ratio_enc2dec_over_this": _summary([e / o for e, o in zip(per_second["enc2dec"], per_second[name])]),
+            "sentences_per_s_by_repeat": per_second[name],
+        }
+    return detail
+
+
+def _metrics(name: str, result: dict) -> dict:
+    """The keys of perf.json: decode_ratio_ort_{task}_{name}, decode_ratio_ct2_{task}_transformer,
+    ct2_int8_speedup_{task}, export_parity_{name} (the lower of greedy's and beam's share of identical outputs)."""
+    metrics: dict = {}
+    tasks = result["tasks"]
+    for task in TASKS:
+        d = tasks[task]
+        metrics[f"decode_ratio_ort_{task}_{name}"] = d["onnxruntime"]["ratio_enc2dec_over_this"]
+        if "ctranslate2_float32" in d:
+            metrics[f"decode_ratio_ct2_{task}_{name}"] = d["ctranslate2_float32"]["ratio_enc2dec_over_this"]
+            f32, int8 = (d[e]["sentences_per_s_by_repeat"] for e in ("ctranslate2_float32", "ctranslate2_int8"))
+            metrics[f"ct2_int8_speedup_{task}"] = _summary([i / f for i, f in zip(int8, f32)])
+    metrics[f"export_parity_{name}"] = min(tasks[t]["onnxruntime"]["identical_to_enc2dec"] for t in TASKS)
+    return metrics
+
+
+def autoencoder_parity(run_dir: str | Path, *, threads: int, data_dir: str | None = None, atol: float = 1e-4) -> dict:
+    """The share of test images whose ONNX Runtime reconstruction (encoder graph, then decoder graph) is within
+    atol of enc2dec's in every pixel; and the largest difference."""
+    import numpy as np
+
+    from enc2dec import run
+    from enc2dec.export import export, onnx_runtime
+    from enc2dec.tasks.autoencoder import load_images
+
+    loaded = run.load(run_dir, data_dir=data_dir)
+    model = loaded.trained
+    x = load_images(loaded.config.data).x["test"]
+    ours = model.reconstruct(x)
+    with tempfile.TemporaryDirectory() as tmp:
+        export(run_dir, "onnx", Path(tmp) / "onnx")
+        ae = onnx_runtime.load(Path(tmp) / "onnx", threads=threads)
+        theirs = ae.reconstruct(x)
+    diff = np.abs(theirs - ours).max(axis=1)  # (N,)
+    return {"model": str(run_dir), "images": len(x), "max_abs_difference": float(diff.max()), "atol": atol,
+            "metrics": {"export_parity_autoencoder": float(np.mean(diff <= atol))}}  # fmt: skip
