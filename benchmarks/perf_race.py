@@ -26,22 +26,26 @@ from typing import Any
 
 BEAM = 5
 TASKS = ("greedy", "beam")
+WARMUP_SENTENCES = 64  # decoded once by every engine before the timed repeats
 
 
 def _summary(values: list[float]) -> dict[str, float]:
     return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
 
-def _enc2dec_engine(translator: Any, src: list[list[int]]) -> Callable[[str], list[list[int]]]:
-    def decode(task: str) -> list[list[int]]:
+Engine = Callable[[str, int], list[list[int]]]  # (task, n) -> the target ids of the first n sentences
+
+
+def _enc2dec_engine(translator: Any, src: list[list[int]]) -> Engine:
+    def decode(task: str, n: int) -> list[list[int]]:
         options = {"method": task} | ({"beam_size": BEAM} if task == "beam" else {})
-        return [h[0].tokens if h else [] for h in translator.decode_ids(src, **options)]
+        return [h[0].tokens if h else [] for h in translator.decode_ids(src[:n], **options)]
 
     return decode
 
 
 def _ct2_engine(folder: Path, translator: Any, src: list[list[int]], threads: int,
-                compute_type: str) -> Callable[[str], list[list[int]]]:  # fmt: skip
+                compute_type: str) -> Engine:  # fmt: skip
     """CTranslate2 on the exported folder: the sources as pieces, grouped by length (its maximum length is per
     batch), batches of the model's decoding batch size; outputs mapped back to enc2dec's target ids."""
     import ctranslate2
@@ -58,9 +62,10 @@ def _ct2_engine(folder: Path, translator: Any, src: list[list[int]], threads: in
     decoding = dataclass_replace(translator.decoding, beam_size=BEAM)
     limit = getattr(translator.model, "max_target_length", None)
 
-    def decode(task: str) -> list[list[int]]:
-        out: list[list[int]] = [[] for _ in src]
+    def decode(task: str, n: int) -> list[list[int]]:
+        out: list[list[int]] = [[] for _ in src[:n]]
         for length, rows in by_length.items():
+            rows = [i for i in rows if i < n]
             options = translate_options(decoding, length, method=task, max_target_length=limit)
             results = engine.translate_batch([pieces[i] for i in rows], max_batch_size=decoding.batch_size,
                                              **options)  # fmt: skip
@@ -109,15 +114,16 @@ def race(name: str, run_dir: str | Path, *, threads: int, repeats: int, data_dir
 def _time_engines(engines: dict, task: str, repeats: int, translator: Any, references: list[str],
                   scores: Callable) -> dict:  # fmt: skip
     names = list(engines)
+    n = len(references)
     for fn in engines.values():  # warm-up: caches, allocations, lazy initialisations
-        fn(task)
+        fn(task, WARMUP_SENTENCES)
     per_second: dict[str, list[float]] = {n: [] for n in names}
     tokens_per_second: dict[str, list[float]] = {n: [] for n in names}
     outputs: dict[str, list[list[int]]] = {}
     for r in range(repeats):
         for name in names if r % 2 == 0 else names[::-1]:
             start = time.perf_counter()
-            out = engines[name](task)
+            out = engines[name](task, n)
             seconds = time.perf_counter() - start
             outputs.setdefault(name, out)
             per_second[name].append(len(out) / seconds)
