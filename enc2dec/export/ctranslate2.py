@@ -218,8 +218,10 @@ def translate_options(
     """Keyword arguments of ctranslate2.Translator.translate_batch that decode a source of `src_length` tokens as
     enc2dec does with `decoding` (a DecodeConfig; method: "beam" or "greedy", default its own): the same maximum
     length (int(max_len_a * src_length + max_len_b) tokens, </s> included, capped at max_target_length), beam size
-    and length penalty (greedy: 0, so that scores are the sums of log-probabilities, as enc2dec's are), minimum
-    length and n-gram blocking. CTranslate2 normalises by length ** alpha only: the GNMT style is refused."""
+    and length penalty (greedy: 0, so that scores are the sums of log-probabilities, as enc2dec's are). Refused,
+    as CTranslate2 does them otherwise: the GNMT length penalty (it normalises by length ** alpha only), a minimum
+    length and n-gram blocking (it bans before its softmax, so its beams rank otherwise; tested: most outputs
+    differ)."""
     from enc2dec.decoding.state import max_lengths
 
     method = method or decoding.method
@@ -230,12 +232,14 @@ def translate_options(
     if beam and decoding.length_penalty_style != "avg" and decoding.length_penalty:
         raise ValueError(f"translate_options: CTranslate2 normalises scores by length ** alpha only, not by "
                          f"length_penalty_style {decoding.length_penalty_style!r}")  # fmt: skip
+    if decoding.min_length or decoding.no_repeat_ngram:
+        raise ValueError("translate_options: CTranslate2 applies min_length and no_repeat_ngram otherwise than "
+                         "enc2dec; decode with enc2dec or its ONNX Runtime export, or set them to 0")  # fmt: skip
     return {
         "beam_size": decoding.beam_size if beam else 1,
         "length_penalty": decoding.length_penalty if beam else 0.0,
         "max_decoding_length": int(n[0]),
-        "min_decoding_length": decoding.min_length,
-        "no_repeat_ngram_size": decoding.no_repeat_ngram,
+        "min_decoding_length": 0,
         "max_input_length": 0,  # no truncation: enc2dec reads whole sources
         "return_scores": True,
     }
