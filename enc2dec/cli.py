@@ -204,8 +204,7 @@ def _decode_options(args: argparse.Namespace, configured: Any) -> dict:
             if getattr(args, name) is not None:
                 options[name] = getattr(args, name)
     elif method == "sample":
-        options["seed"] = 0 if args.seed is None else args.seed
-        for name in ("temperature", "top_k", "top_p"):
+        for name in ("seed", "temperature", "top_k", "top_p"):
             if getattr(args, name) is not None:
                 options[name] = getattr(args, name)
         if args.n_best > 1:
@@ -404,8 +403,8 @@ def _decoding(p: argparse.ArgumentParser) -> None:
                    help="beam: score / length ** alpha (avg) or / ((5 + length) / 6) ** alpha (gnmt)")  # fmt: skip
     p.add_argument("--min-length", type=int, default=None, help="no end of sentence before this many tokens")
     p.add_argument("--no-repeat-ngram", type=int, default=None, metavar="N", help="no N-gram twice in one output")
-    p.add_argument("--seed", type=int, default=None, help="--method sample: the random seed (default 0)")
-    p.add_argument("--temperature", type=float, default=None, help="--method sample: below 1 sharpens (default 1)")
+    p.add_argument("--seed", type=int, default=None, help="--method sample: the random seed (default: the model's)")
+    p.add_argument("--temperature", type=float, default=None, help="--method sample: below 1 sharpens")
     p.add_argument("--top-k", type=int, default=None, help="--method sample: draw from the k most likely tokens")
     p.add_argument("--top-p", type=float, default=None, help="--method sample: from the smallest set of mass p")
 

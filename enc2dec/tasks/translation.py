@@ -90,12 +90,16 @@ class TextDataConfig:
 
 @dataclass(frozen=True)
 class DecodeConfig:
-    method: Literal["beam", "greedy"] = "beam"
+    method: Literal["beam", "greedy", "sample"] = "beam"
     beam_size: int = 5
     length_penalty: float = 1.0  # beam: scores divided by length ** length_penalty (style avg)
     length_penalty_style: Literal["avg", "gnmt"] = "avg"  # gnmt: by ((5 + length) / 6) ** length_penalty
     min_length: int = 0  # no eos before this many tokens
     no_repeat_ngram: int = 0  # n >= 2: no n-gram twice in one output; 0: off
+    temperature: float = 1.0  # sample: below 1 sharpens, above 1 flattens
+    top_k: int | None = None  # sample: draw from the k most likely tokens
+    top_p: float | None = None  # sample: draw from the smallest set of most likely tokens whose mass reaches p
+    seed: int = 0  # sample: the random stream
     max_len_a: float = 1.5  # at most max_len_a * source length + max_len_b output tokens
     max_len_b: int = 10
     batch_size: int = 64
@@ -108,6 +112,10 @@ class DecodeConfig:
             check_int_field("DecodeConfig", name, getattr(self, name), 0)
         for name in ("length_penalty", "max_len_a"):
             check_float_field("DecodeConfig", name, getattr(self, name), 0.0)
+        check_float_field("DecodeConfig", "temperature", self.temperature, 0.0, bounds="(]")
+        check_int_field("DecodeConfig", "top_k", self.top_k, 1, optional=True, note="null: every token")
+        check_float_field("DecodeConfig", "top_p", self.top_p, 0.0, 1.0, "(]", optional=True)
+        check_int_field("DecodeConfig", "seed", self.seed, 0)
         if self.max_len_a == 0 and self.max_len_b == 0:
             raise ValueError("DecodeConfig: max_len_a and max_len_b are both 0: no output token allowed")
         if self.no_repeat_ngram == 1:
@@ -229,6 +237,8 @@ class Translator:
         if method == "beam":
             settings.update(beam_size=d.beam_size, length_penalty=d.length_penalty,
                             length_penalty_style=d.length_penalty_style)  # fmt: skip
+        elif method == "sample":
+            settings.update(temperature=d.temperature, top_k=d.top_k, top_p=d.top_p, seed=d.seed)
         settings.update(options, method=method)
         self.model.eval()
         if comm is not None and comm.size > 1:

@@ -290,3 +290,13 @@ def test_a_joint_vocabulary_ties_source_target_and_output_embeddings(tmp_path, m
         run.train(run.config_from_dict(unjoint), tmp_path / "u")
     with pytest.raises(ValueError, match="joint_vocab is for text read from files, not the generated 'dates'"):
         run.config_from_dict({**SMALL, "data": {**SMALL["data"], "joint_vocab": True}})
+
+
+def test_sampling_is_a_configured_decoding_method(trained):
+    translator = run.load(trained.out_dir).trained
+    sentences = ["3 March 1999", "14.07.89"]
+    translator.decoding = translation.DecodeConfig(method="sample", temperature=0.7, top_k=3, seed=5)
+    configured = translator.translate(sentences)
+    assert configured == translator.translate(sentences, method="sample", temperature=0.7, top_k=3, seed=5)
+    with pytest.raises(ValueError, match="DecodeConfig.top_p must be"):
+        translation.DecodeConfig(method="sample", top_p=1.5)
