@@ -110,7 +110,7 @@ AE_NOTES = (
     "used numpy's float32 log1p, scalar code (1.0 -> 0.4 ms per step). On 2 threads of the shared machine PyTorch "
     "suffers more than enc2dec (it opens an OpenMP parallel region for most ops, and each waits for its second "
     "thread to be scheduled; numpy's elementwise work is single-threaded); the 1-thread control run "
-    "(results/perf_1thread.json) shows parity instead, ratio 0.99 at 40 GFLOP/s, 0.81 of the 1-thread peak. Left to close: the first Linear computes the "
+    "(of an earlier harness) showed parity instead, ratio 0.99 at 40 GFLOP/s, 0.81 of the 1-thread peak. Left to close: the first Linear computes the "
     "input gradient of the data, a (256, 256) x (256, 784) product, ~15% of the step's FLOPs, which PyTorch skips; "
     "a needs_input_grad flag on Linear, cleared by models for the layer that reads data, would remove it."
 )
