@@ -1,13 +1,15 @@
 """Does data-parallel training learn as one process does? The Transformer of configs/m30k_de_en_transformer.yaml
 trained for the same steps on the same global batches three times: one process (seed 0), two processes (`enc2dec
 train --workers 2`, seed 0: rank 1 draws its own dropout masks) and one process with another seed (seed 1: the
-noise to compare with). Validation BLEU (greedy, as in training) at every evaluation of each run.
+noise to compare with). Validation BLEU (greedy, as in training) and validation loss at every evaluation of each
+run.
 
     python benchmarks/scaling_curve.py --data-dir ../shared/data [--set training.max_steps=750]
 
 The three runs train side by side, one BLAS thread per process: the comparison is at equal steps, not equal time.
 Writes scaling_curve.json (metrics: max_bleu_gap_2proc, max |2 processes - 1 process| over the evaluations,
-beside max_bleu_gap_seed, max |seed 1 - seed 0|; the curves in `curves`).
+beside max_bleu_gap_seed, max |seed 1 - seed 0|, and the same for the validation loss; the curves in `curves`
+and `loss_curves`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,14 @@ RUNS = {"one_process": (1, []), "two_processes": (2, []), "one_process_seed1": (
 BUDGET = ["training.max_steps=750", "training.max_minutes=null", "training.max_epochs=null"]
 
 
-def bleu_curve(run_dir: Path) -> dict[int, float]:
+def curve(run_dir: Path, key: str) -> dict[int, float]:
+    """step -> the validation metric `key` at each evaluation of a run."""
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return {r["step"]: r["valid_bleu"] for r in records if "valid_bleu" in r}
+    return {r["step"]: r[key] for r in records if key in r}
+
+
+def max_gap(curves: dict[str, dict[int, float]], other: str, steps: list[int]) -> float:
+    return max(abs(curves[other][s] - curves["one_process"][s]) for s in steps)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,17 +55,16 @@ def main(argv: list[str] | None = None) -> int:
             for name, (workers, extra) in RUNS.items()}  # fmt: skip
     common.wait_all(jobs)
 
-    curves = {name: bleu_curve(out) for name, (out, _) in jobs.items()}
+    curves = {name: curve(out, "valid_bleu") for name, (out, _) in jobs.items()}
+    losses = {name: curve(out, "valid_loss") for name, (out, _) in jobs.items()}
     steps = sorted(set.intersection(*(set(c) for c in curves.values())))
-    one = curves["one_process"]
-    gap_2proc = [abs(curves["two_processes"][s] - one[s]) for s in steps]
-    gap_seed = [abs(curves["one_process_seed1"][s] - one[s]) for s in steps]
     metrics = {
-        "max_bleu_gap_2proc": max(gap_2proc),
-        "max_bleu_gap_seed": max(gap_seed),
-        "mean_bleu_gap_2proc": sum(gap_2proc) / len(steps),
-        "mean_bleu_gap_seed": sum(gap_seed) / len(steps),
+        "max_bleu_gap_2proc": max_gap(curves, "two_processes", steps),
+        "max_bleu_gap_seed": max_gap(curves, "one_process_seed1", steps),
+        "max_loss_gap_2proc": max_gap(losses, "two_processes", steps),
+        "max_loss_gap_seed": max_gap(losses, "one_process_seed1", steps),
         "final_valid_bleu": {name: c[steps[-1]] for name, c in curves.items()},
+        "final_valid_loss": {name: c[steps[-1]] for name, c in losses.items()},
         "steps": steps[-1],
     }
     path = write_results(
@@ -74,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             for n, (workers, extra) in RUNS.items()
         },  # fmt: skip
         curves={name: [[s, c[s]] for s in steps] for name, c in curves.items()},
+        loss_curves={name: [[s, c[s]] for s in steps] for name, c in losses.items()},
         smoke=args.smoke,
     )
     print(json.dumps(metrics, indent=2))
