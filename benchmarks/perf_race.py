@@ -5,8 +5,10 @@ Same rules on every side: greedy and beam search (beam 5, the model's length pen
 int(a * src_len + b) of the model's decoding settings, batches of the model's decoding batch size; enc2dec and
 ONNX Runtime run enc2dec's own search (enc2dec.decoding, on an OnnxStepModel for ONNX Runtime); CTranslate2 runs
 its own, given one source length at a time (its maximum length is per batch: enc2dec.export.ctranslate2.
-translate_options). Threads: numpy's BLAS and enc2dec's element-wise threads, onnxruntime's intra-op threads and
-CTranslate2's intra_threads, all set to the harness's --threads. Each repeat decodes the whole test set on every
+translate_options). Threads: numpy's BLAS and enc2dec's element-wise threads and onnxruntime's intra-op threads
+are set to the harness's --threads; CTranslate2 gets the number of intra_threads up to --threads that decodes its
+warm-up sentences fastest (on this 2-core machine 1 thread ran 2-4x faster than 2: its OpenMP threads wait on
+each other), recorded per engine. Each repeat decodes the whole test set on every
 engine (the order flips every repeat); throughput is sentences/s and target tokens/s (tokens + eos where emitted);
 a ratio is enc2dec's throughput over the engine's in the same repeat, reported as min / median / max. Each
 engine's outputs of its first repeat are scored (sacrebleu BLEU, cased, 13a), and compared with enc2dec's: the
@@ -44,16 +46,19 @@ def _enc2dec_engine(translator: Any, src: list[list[int]]) -> Engine:
     return decode
 
 
-def _ct2_engine(folder: Path, translator: Any, src: list[list[int]], threads: int,
-                compute_type: str) -> Engine:  # fmt: skip
+def _ct2_engine(folder: Path, translator: Any, src: list[list[int]], threads: int, compute_type: str,
+                chosen: dict) -> Engine:  # fmt: skip
     """CTranslate2 on the exported folder: the sources as pieces, grouped by length (its maximum length is per
-    batch), batches of the model's decoding batch size; outputs mapped back to enc2dec's target ids."""
+    batch), batches of the model's decoding batch size; outputs mapped back to enc2dec's target ids. The number of
+    intra_threads (1..threads) that decodes the warm-up sentences fastest (greedy) is used, and put in `chosen`."""
     import ctranslate2
 
     from enc2dec.export.ctranslate2 import translate_options
 
-    engine = ctranslate2.Translator(str(folder), device="cpu", compute_type=compute_type, intra_threads=threads,
-                                    inter_threads=1)  # fmt: skip
+    def make(n: int) -> Any:
+        return ctranslate2.Translator(str(folder), device="cpu", compute_type=compute_type, intra_threads=n,
+                                      inter_threads=1)  # fmt: skip
+
     pieces = [translator.src_vocab.decode(s, strip_specials=False) for s in src]
     by_length: dict[int, list[int]] = {}
     for i, s in enumerate(src):
@@ -66,6 +71,8 @@ def _ct2_engine(folder: Path, translator: Any, src: list[list[int]], threads: in
         out: list[list[int]] = [[] for _ in src[:n]]
         for length, rows in by_length.items():
             rows = [i for i in rows if i < n]
+            if not rows:
+                continue
             options = translate_options(decoding, length, method=task, max_target_length=limit)
             results = engine.translate_batch([pieces[i] for i in rows], max_batch_size=decoding.batch_size,
                                              **options)  # fmt: skip
@@ -73,6 +80,16 @@ def _ct2_engine(folder: Path, translator: Any, src: list[list[int]], threads: in
                 out[i] = [stoi.get(t, translator.tgt_vocab.UNK) for t in r.hypotheses[0]]
         return out
 
+    seconds = {}
+    for n_threads in range(1, threads + 1):
+        engine = make(n_threads)
+        decode("greedy", WARMUP_SENTENCES)  # the first call pays for lazy initialisations
+        start = time.perf_counter()
+        decode("greedy", WARMUP_SENTENCES)
+        seconds[n_threads] = time.perf_counter() - start
+    chosen["intra_threads"] = min(seconds, key=seconds.get)
+    chosen["warmup_seconds_by_threads"] = seconds
+    engine = make(chosen["intra_threads"])
     return decode
 
 
@@ -99,12 +116,16 @@ def race(name: str, run_dir: str | Path, *, threads: int, repeats: int, data_dir
         ort = onnx_runtime.load_translator(Path(tmp) / "onnx", threads=threads)
         ort.decoding = translator.decoding
         engines = {"enc2dec": _enc2dec_engine(translator, src), "onnxruntime": _enc2dec_engine(ort, src)}
+        chosen: dict = {}
         if type(translator.model).__name__ == "Transformer":
             for quantization, compute_type in ((None, "float32"), ("int8", "int8")):
                 folder = Path(tmp) / f"ct2_{compute_type}"
                 export(run_dir, "ctranslate2", folder, quantization=quantization)
-                engines[f"ctranslate2_{compute_type}"] = _ct2_engine(folder, translator, src, threads, compute_type)
-        result: dict = {"model": str(run_dir), "sentences": len(src), "engines": list(engines), "tasks": {}}
+                chosen[f"ctranslate2_{compute_type}"] = {}
+                engines[f"ctranslate2_{compute_type}"] = _ct2_engine(folder, translator, src, threads, compute_type,
+                                                                     chosen[f"ctranslate2_{compute_type}"])  # fmt: skip
+        result: dict = {"model": str(run_dir), "sentences": len(src), "engines": list(engines), "tasks": {},
+                        "ctranslate2_threads": chosen}  # fmt: skip
         for task in TASKS:
             result["tasks"][task] = _time_engines(engines, task, repeats, translator, references,
                                                   translation_scores)  # fmt: skip
