@@ -19,6 +19,7 @@ share of identical outputs is the export parity.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -64,7 +65,7 @@ def _ct2_engine(folder: Path, translator: Any, src: list[list[int]], threads: in
     for i, s in enumerate(src):
         by_length.setdefault(len(s), []).append(i)
     stoi = translator.tgt_vocab.stoi
-    decoding = dataclass_replace(translator.decoding, beam_size=BEAM)
+    decoding = translator.decoding  # beam 5: race() set it
     limit = getattr(translator.model, "max_target_length", None)
 
     def decode(task: str, n: int) -> list[list[int]]:
@@ -93,12 +94,6 @@ def _ct2_engine(folder: Path, translator: Any, src: list[list[int]], threads: in
     return decode
 
 
-def dataclass_replace(obj: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(obj, **changes)
-
-
 def race(name: str, run_dir: str | Path, *, threads: int, repeats: int, data_dir: str | None = None) -> dict:
     """Race enc2dec's decoding of the model in run_dir against its exports; details and the metrics of `name`."""
     from enc2dec import run
@@ -108,7 +103,7 @@ def race(name: str, run_dir: str | Path, *, threads: int, repeats: int, data_dir
 
     loaded = run.load(run_dir, data_dir=data_dir)
     translator = loaded.trained
-    translator.decoding = dataclass_replace(translator.decoding, beam_size=BEAM)
+    translator.decoding = dataclasses.replace(translator.decoding, beam_size=BEAM)
     sources, references = split_pairs(loaded.config.data, "test")
     src = [translator.encode(s) for s in sources]
     with tempfile.TemporaryDirectory() as tmp:

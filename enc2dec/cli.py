@@ -249,7 +249,8 @@ def _translate(args: argparse.Namespace) -> int:
             too_long, forced = [], {}
             if prefixes is not None:
                 if len(prefixes) < done + len(lines):
-                    raise ValueError(f"--prefix {args.prefix}: {len(prefixes)} lines, fewer than the input's")
+                    raise ValueError(f"--prefix {args.prefix}: {len(prefixes)} lines, fewer than the input's: one "
+                                     f"prefix per input line")  # fmt: skip
                 forced["prefix"] = [translator.encode_target(p) for p in prefixes[done : done + len(lines)]]
             forced = comm.bcast_json(forced)
             try:
@@ -271,6 +272,8 @@ def _translate(args: argparse.Namespace) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
+    if prefixes is not None and len(prefixes) != done:
+        raise ValueError(f"--prefix {args.prefix}: {len(prefixes)} lines, the input {done}: one prefix per input line")
     return comm.bcast_json(2 if failed else 0)  # rank 0 saw the over-long lines
 
 

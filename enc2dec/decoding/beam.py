@@ -11,11 +11,13 @@ The state holds B * K rows, sentence-major (row b*K + k is beam k of sentence b)
 Initially only beam 0 is alive (the others score -inf), so the first step does not pick K copies of one token.
 
 Ranking uses score / n ** alpha (`length_penalty` = alpha; n = tokens emitted, eos included; alpha = 0 is the raw
-sum of log-probabilities), or with length_penalty_style "gnmt" score / ((5 + n) / 6) ** alpha (Wu et al. 2016). A sentence is finished when it has n_best hypotheses and the best alive beam cannot
-reach the n_best-th of them: with alpha = 0 this test is exact, since a sum of log-probabilities only falls; with
-alpha > 0 the alive beam is scored at its current length (Hugging Face's early_stopping=False), because the exact
-bound over every longer length rarely stops before the maximum. Finished sentences leave the state. Before step 1, `constraints.constrain` bans what may not be emitted (eos
-before min_length, a repeated n-gram).
+sum of log-probabilities), or with length_penalty_style "gnmt" score / ((5 + n) / 6) ** alpha (Wu et al. 2016).
+A sentence is finished when it has n_best hypotheses and the best alive beam cannot reach the n_best-th of them:
+with alpha = 0 this test is exact, since a sum of log-probabilities only falls; with alpha > 0 the alive beam is
+scored at its current length (Hugging Face's early_stopping=False), because the exact bound over every longer
+length rarely stops before the maximum. Finished sentences leave the state. At every step, before the choice,
+`constraints.constrain` bans what may not be emitted (tokens off a forced prefix, eos before min_length, a
+repeated n-gram).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from enc2dec.decoding.constraints import check_constraints, constrain, forced_tokens, prefix_table
+from enc2dec.decoding.constraints import any_rule, check_constraints, constrain, forced_tokens, prefix_table
 from enc2dec.decoding.state import (
     BOS_ID,
     EOS_ID,
@@ -88,6 +90,7 @@ def beam_search(
     src_ids, src_lengths = check_source(where, src_ids, src_lengths)
     check_max_len(where, max_len_a, max_len_b)
     forced_table = prefix_table(where, prefix, len(src_ids), eos_id)
+    ruled = any_rule(min_length, no_repeat_ngram, forced_table)
     B, K, alpha, style = src_ids.shape[0], int(beam_size), float(length_penalty), length_penalty_style
     if B == 0:
         return []
@@ -113,9 +116,10 @@ def beam_search(
         check_log_probs(where, log_probs, n_act * K, eos_id)
         check_state(where, state, n_act * K)
         V = log_probs.shape[1]
-        log_probs = constrain(log_probs, history.reshape(n_act * K, t), min_length=min_length,
-                              no_repeat_ngram=no_repeat_ngram, eos_id=eos_id,
-                              forced=forced_tokens(forced_table, np.repeat(active, K), t))  # fmt: skip
+        if ruled:
+            log_probs = constrain(log_probs, history.reshape(n_act * K, t), min_length=min_length,
+                                  no_repeat_ngram=no_repeat_ngram, eos_id=eos_id,
+                                  forced=forced_tokens(forced_table, np.repeat(active, K), t))  # fmt: skip
         attn = state["attention"].reshape(n_act, K, -1) if "attention" in state else None  # (n_act, K, S)
         if attn is not None and attn_history is None:
             attn_history = np.zeros((n_act, K, 0, attn.shape[2]), dtype=attn.dtype)

@@ -20,6 +20,11 @@ def check_constraints(where: str, min_length: int, no_repeat_ngram: int) -> None
         raise ValueError(f"{where}: no_repeat_ngram must be 0 (off) or >= 2, got 1 (no token could repeat)")
 
 
+def any_rule(min_length: int, no_repeat_ngram: int, table: np.ndarray | None) -> bool:
+    """Whether a search has any rule to apply (if not, it skips `constrain` and the history it needs)."""
+    return bool(min_length or no_repeat_ngram or table is not None)
+
+
 def prefix_table(where: str, prefix: Sequence[Sequence[int]] | None, n_sentences: int,
                  eos_id: int) -> np.ndarray | None:  # fmt: skip
     """One forced prefix (token ids, no bos or eos; may be empty) per sentence -> (B, P) int64, -1 past each

@@ -11,11 +11,13 @@ must read the same source ids and predict over the same target vocabulary (the c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from enc2dec.decoding.state import DecoderState, StepModel, length_limits
+from enc2dec.nn import functional
 
 
 class Ensemble:
@@ -59,12 +61,9 @@ class Ensemble:
             new["attention"] = np.mean(attention, axis=0)
         if len(log_probs) == 1:
             return log_probs[0], new
-        stacked = np.stack(log_probs)  # (M, N, V)
-        top = stacked.max(axis=0)  # (N, V)
-        shift = np.where(np.isneginf(top), 0.0, top)  # a token every member rules out stays at -inf
-        with np.errstate(divide="ignore"):
-            mean = np.log(np.exp(stacked - shift).sum(axis=0)) + shift - np.log(len(log_probs))
-        return mean.astype(log_probs[0].dtype, copy=False), new
+        mean = functional.logsumexp(np.stack(log_probs), axis=0)  # (M, N, V) -> (N, V), in the models' dtype
+        mean -= math.log(len(log_probs))  # a Python float keeps float32
+        return mean, new
 
 
 def _smallest(values: object) -> int | None:

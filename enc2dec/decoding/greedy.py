@@ -4,7 +4,8 @@ One path per sentence: each step feeds the previous tokens of the unfinished sen
 one token per row with `choose` (argmax here; a draw in `sampling.py`). A sentence stops at eos or at its maximum
 length int(max_len_a * src_len + max_len_b); finished rows are dropped from the state (one generic row selection),
 so their outputs stop changing and later steps only compute the sentences still running. Before the choice,
-`constraints.constrain` bans what may not be emitted (eos before min_length, a repeated n-gram).
+`constraints.constrain` bans what may not be emitted (tokens off a forced prefix, eos before min_length, a
+repeated n-gram).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from enc2dec.decoding.constraints import check_constraints, constrain, forced_tokens, prefix_table
+from enc2dec.decoding.constraints import any_rule, check_constraints, constrain, forced_tokens, prefix_table
 from enc2dec.decoding.state import (
     BOS_ID,
     EOS_ID,
@@ -94,6 +95,7 @@ def decode_with(
     check_max_len(where, max_len_a, max_len_b)
     check_constraints(where, min_length, no_repeat_ngram)
     forced_table = prefix_table(where, prefix, len(src_ids), eos_id)
+    ruled = any_rule(min_length, no_repeat_ngram, forced_table)
     B = src_ids.shape[0]
     if B == 0:
         return []
@@ -114,9 +116,11 @@ def decode_with(
         log_probs, state = model.step(prev, state)
         check_log_probs(where, log_probs, len(rows), eos_id)
         check_state(where, state, len(rows))
-        chosen = constrain(log_probs, tokens[rows, :t], min_length=min_length, no_repeat_ngram=no_repeat_ngram,
-                           eos_id=eos_id, forced=forced_tokens(forced_table, rows, t))  # fmt: skip
-        ids = choose(chosen)  # (N,)
+        allowed = log_probs
+        if ruled:
+            allowed = constrain(log_probs, tokens[rows, :t], min_length=min_length, no_repeat_ngram=no_repeat_ngram,
+                                eos_id=eos_id, forced=forced_tokens(forced_table, rows, t))  # fmt: skip
+        ids = choose(allowed)  # (N,)
         tokens[rows, t] = ids
         scores[rows] += log_probs[np.arange(len(rows)), ids]
         n_emitted[rows] = t + 1

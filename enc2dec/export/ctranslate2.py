@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from enc2dec.layers import TiedOutput
 from enc2dec.specials import BOS_ID, EOS_ID, SPECIAL_TOKENS, UNK_ID
 
 QUANTIZATIONS = ("int8", "int8_float32")
@@ -160,8 +161,6 @@ def _array(x: np.ndarray) -> np.ndarray:
 
 def _set_linear(spec: Any, linear: Any) -> None:
     """A Linear ((n_in, n_out) weight) or a TiedOutput ((V, D): the embedding's) -> spec's (n_out, n_in)."""
-    from enc2dec.layers import TiedOutput
-
     spec.weight = _array(linear.weight.value if isinstance(linear, TiedOutput) else linear.weight.value.T)
     spec.bias = _array(linear.bias.value)
 

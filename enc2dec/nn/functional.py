@@ -46,8 +46,11 @@ def _log_softmax(x: np.ndarray, axis: int, out: np.ndarray | None) -> np.ndarray
 
 
 def logsumexp(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log(sum(exp(x))) along axis, shifted by the maximum; -inf where every value is -inf."""
     m = x.max(axis=axis, keepdims=True)
-    return (m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))).squeeze(axis)
+    m[np.isneginf(m)] = 0  # all -inf: exp gives 0 and the log -inf, not nan
+    with np.errstate(divide="ignore"):
+        return (m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))).squeeze(axis)
 
 
 def gelu(x: np.ndarray) -> np.ndarray:

@@ -16,8 +16,8 @@ Data parallel (`comm`, enc2dec.training.distributed): every process draws the sa
 its share of each batch's rows (`train.shard(rank, size)`); its gradients, scaled by n_local / n_global, are
 summed over the processes, and every process clips and steps identically. The logged loss is the global
 item-weighted mean; the validation loss is computed sharded and summed; `evaluate` (task metrics: BLEU, ...) is
-called on every rank, so that it can share its work among them, and rank 0's metrics are broadcast. Rank 0 alone writes checkpoints, metrics.jsonl, loss.png and the progress bar; the others
-wait until a save is complete. Random generators (dropout, noise) are seeded per rank (rank 0 keeps the model's;
+called on every rank, so that it can share its work among them, and rank 0's metrics are broadcast. Rank 0 alone
+writes checkpoints, metrics.jsonl, loss.png and the progress bar; the others wait until a save is complete. Random generators (dropout, noise) are seeded per rank (rank 0 keeps the model's;
 rank r > 0 takes seed + r) and each rank's state is recorded in the checkpoint.
 """
 

@@ -115,6 +115,10 @@ def test_seq2seq_states_and_log_probs_match_step_by_step(cell, reverse, tmp_path
     rng = np.random.default_rng(1)
     config = Seq2SeqConfig(cell=cell, embed_size=6, hidden_size=7, n_layers=2, init_scale=0.5, reverse_source=reverse)
     model = Seq2Seq(config, 20, 15, rng=rng).eval()
+    if not reverse:  # and with one table for source, target and output (its projection is E^T)
+        config = Seq2SeqConfig(cell=cell, embed_size=7, hidden_size=7, n_layers=2, init_scale=0.5,
+                               reverse_source=False, share_embeddings=True, tie_output=True)  # fmt: skip
+        model = Seq2Seq(config, 20, 20, rng=rng).eval()
     manifest = export_model(model, tmp_path)
     assert manifest["state"] == (["h", "c"] if cell == "lstm" else ["h"])
     _check_steps(model, onnx_runtime.load(tmp_path, threads=1), rng, 20)
@@ -127,14 +131,15 @@ ATTENTION = [
     {"cell": "lstm", "input_feeding": True},
     {"cell": "gru", "attention": "bahdanau", "bidirectional": False, "encoder_layers": 2},
     {"cell": "lstm", "attention": "bahdanau"},
+    {"cell": "gru", "embed_size": 8, "share_embeddings": True, "tie_output": True},
 ]
 
 
 @pytest.mark.parametrize("options", ATTENTION, ids=lambda o: "-".join(str(v) for v in o.values()))
 def test_attention_seq2seq_states_log_probs_and_weights_match_step_by_step(options, tmp_path):
     rng = np.random.default_rng(2)
-    config = AttentionSeq2SeqConfig(embed_size=6, hidden_size=8, dropout=0.0, init_scale=0.5, **options)
-    model = AttentionSeq2Seq(config, 20, 15, rng=rng).eval()
+    config = AttentionSeq2SeqConfig(**{"embed_size": 6, "hidden_size": 8, "dropout": 0.0, "init_scale": 0.5, **options})
+    model = AttentionSeq2Seq(config, 20, 20 if config.share_embeddings else 15, rng=rng).eval()
     export_model(model, tmp_path)
     _check_steps(model, onnx_runtime.load(tmp_path, threads=1), rng, 20)
 

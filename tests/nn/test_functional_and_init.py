@@ -33,3 +33,11 @@ def test_initializers_seeded_float32_and_scaled():
     np.testing.assert_allclose(q.T @ q, np.eye(4), atol=1e-6)
     q = init.orthogonal((4, 6), np.random.default_rng(3))
     np.testing.assert_allclose(q @ q.T, np.eye(4), atol=1e-6)
+
+
+def test_logsumexp_by_definition_stable_and_minus_inf_where_all_are():
+    x = np.array([[0.5, -1.0, 2.0], [1e4, 1e4, -1e4], [-np.inf, -np.inf, -np.inf]])
+    out = functional.logsumexp(x, axis=1)
+    assert np.isclose(out[0], np.log(np.exp(x[0]).sum())) and np.isclose(out[1], 1e4 + np.log(2.0))
+    assert out[2] == -np.inf
+    assert functional.logsumexp(np.zeros((3, 4), dtype=np.float32), axis=0).dtype == np.float32

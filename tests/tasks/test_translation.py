@@ -221,6 +221,9 @@ def test_a_forced_prefix_from_the_api_and_the_command_line(trained, tmp_path, ca
     (tmp_path / "prefix.txt").write_text("20\n", encoding="utf-8")
     assert cli.main([*argv, "--prefix", str(tmp_path / "prefix.txt")]) == 2
     assert "prefix.txt: 1 lines, fewer than the input's" in capsys.readouterr().err
+    (tmp_path / "prefix.txt").write_text("20\n\n\n", encoding="utf-8")  # one too many: the files are misaligned
+    assert cli.main([*argv, "--prefix", str(tmp_path / "prefix.txt")]) == 2
+    assert "prefix.txt: 3 lines, the input 2: one prefix per input line" in capsys.readouterr().err
 
 
 def test_an_ensemble_of_two_identical_models_is_that_model(trained, tmp_path, capsys):
