@@ -110,9 +110,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     options = {}
     if _decoding_given(args):
         options = _decode_options(
-            args, _loaded(args.model, "translation", "evaluate with decoding options").trained.decoding
+            args, _loaded(args.model[0], "translation", "evaluate with decoding options").trained.decoding
         )
-    scores = run.evaluate(args.model, args.split, data_dir=args.data_dir, out_dir=args.out, options=options)
+    model = args.model[0] if len(args.model) == 1 else args.model
+    scores = run.evaluate(model, args.split, data_dir=args.data_dir, out_dir=args.out, options=options)
     if scores is None:  # a rank other than 0 under mpiexec: rank 0 prints
         return 0
     _print_scores(scores)
@@ -138,7 +139,7 @@ def _evaluate_files(args: argparse.Namespace) -> int:
 
     if not (args.src and args.ref):
         raise ValueError("evaluate: --src and --ref go together (a source file and its reference translations)")
-    translator = _loaded(args.model, "translation", "evaluate --src/--ref").trained
+    translator = _translator(args.model, "evaluate --src/--ref")
     pairs = read_eval_pairs(args.src, args.ref)
     options = _decode_options(args, translator.decoding)
     _print_scores(score_translator(translator, pairs.src, pairs.tgt, **options))
@@ -187,6 +188,14 @@ def _loaded(model: str, task: str, verb: str) -> Any:
 
 
 # -- translation --------------------------------------------------------------------------------------------------
+def _translator(models: list[str], verb: str) -> Any:
+    """The Translator of one --model, or the ensemble of several."""
+    from enc2dec.tasks import translation
+
+    translators = [_loaded(m, "translation", verb).trained for m in models]
+    return translators[0] if len(translators) == 1 else translation.ensemble(translators)
+
+
 def _decode_options(args: argparse.Namespace, configured: Any) -> dict:
     """The decoding options given on the command line, over the model's configured decoding (DecodeConfig)."""
     method = args.method or configured.method
@@ -231,12 +240,10 @@ def _translate(args: argparse.Namespace) -> int:
     same bytes as one process."""
     from enc2dec.data.lines import line_batches, read_lines
     from enc2dec.decoding.batch import SourcesTooLongError, n_best_rows
-    from enc2dec.tasks import translation
     from enc2dec.training import distributed
 
     comm = distributed.world()
-    translators = [_loaded(m, "translation", "translate").trained for m in args.model]
-    translator = translators[0] if len(translators) == 1 else translation.ensemble(translators)
+    translator = _translator(args.model, "translate")
     if args.n_best < 1:
         raise ValueError(f"--n-best must be >= 1, got {args.n_best}")
     options = _decode_options(args, translator.decoding)
@@ -448,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("evaluate", "score a saved model on its data's valid or test split (the only place test is scored)",
              _evaluate)  # fmt: skip
-    _model(p)
+    _model(p, many=True)  # several translation models: their ensemble
     p.add_argument("--split", choices=["valid", "test"], default="valid")
     p.add_argument("--data-dir", default=None, help="data folder (else as configured)")
     p.add_argument("--out", default=None, help="folder for scores_<split>.json and the task's pictures")

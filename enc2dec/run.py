@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,7 +226,7 @@ def load(path: str | Path, *, data_dir: str | None = None) -> Loaded:
 
 
 def evaluate(
-    path: str | Path,
+    path: str | Path | Sequence[str | Path],
     split: str = "valid",
     *,
     data_dir: str | None = None,
@@ -237,17 +238,25 @@ def evaluate(
     scored. options: a translation model's decoding options (method, beam_size, ...) over its configured ones.
     With out_dir: scores_<split>.json there (and the task's pictures). comm: by default distributed.world(); under
     `mpiexec -n N` the processes share a translation model's decoding and loss and a forecaster's rolling-origin
-    forecasts (autoencoders are scored by rank 0 alone); rank 0 returns the scores, the other ranks None."""
+    forecasts (autoencoders are scored by rank 0 alone); rank 0 returns the scores, the other ranks None.
+    Several paths: translation models scored as one ensemble (translation.ensemble) on the first one's data."""
     if split not in ("valid", "test"):
         raise ValueError(f"--split must be 'valid' or 'test', got {split!r}")
     comm = distributed.world() if comm is None else comm
-    loaded = load(path, data_dir=data_dir)
-    if options and loaded.config.task != "translation":
-        raise ValueError(f"evaluate: decoding options are for translation models, {loaded.directory} holds a "
-                         f"{loaded.config.task} model")  # fmt: skip
+    models = [load(p, data_dir=data_dir) for p in ([path] if isinstance(path, (str, Path)) else path)]
+    loaded = models[0]
+    for m in models:
+        if (options or len(models) > 1) and m.config.task != "translation":
+            what = "decoding options are" if options else "ensembles (several models) are"
+            raise ValueError(f"evaluate: {what} for translation models, {m.directory} holds a {m.config.task} model")
+    trained = loaded.trained
+    if len(models) > 1:
+        from enc2dec.tasks.translation import ensemble
+
+        trained = ensemble([m.trained for m in models])
     out = None if out_dir is None else Path(out_dir)
     with loaded.task.compute_limits():
-        scores = loaded.task.evaluate(loaded.trained, split, out, comm, **(options or {}))
+        scores = loaded.task.evaluate(trained, split, out, comm, **(options or {}))
     if out is not None and scores is not None:
         checkpoint.save_json(out / f"scores_{split}.json", scores)
     return scores

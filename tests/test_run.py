@@ -99,6 +99,8 @@ def test_evaluate_takes_valid_or_test_only(tmp_path):
     _train(_cfg(max_steps=2), tmp_path / "r")
     with pytest.raises(ValueError, match="--split must be 'valid' or 'test', got 'train'"):
         run.evaluate(tmp_path / "r", "train")
+    with pytest.raises(ValueError, match="ensembles .several models. are for translation models, .* autoencoder"):
+        run.evaluate([tmp_path / "r", tmp_path / "r"], "valid")
 
 
 def test_config_needs_a_known_task():

@@ -456,9 +456,15 @@ class TranslationTask(Task):
 
 def score_translator(trained: Translator, sources: list[str], references: list[str], *, prefix: str = "",
                      comm: Any = None, **options: Any) -> dict[str, Any] | None:  # fmt: skip
-    """BLEU (cased, 13a), lowercased BLEU, chrF and reference perplexity of `trained` on aligned sentences. With
-    comm, the processes share the decoding and the loss; rank 0 gets the scores, the others None."""
+    """BLEU (cased, 13a), lowercased BLEU (13a and intl), chrF and reference perplexity (not for an ensemble) of
+    `trained` on aligned sentences. With comm, the processes share the decoding and the loss; rank 0 gets the
+    scores, the others None."""
+    from enc2dec.decoding.ensemble import Ensemble
+
     scores = trained.score(sources, references, comm=comm, **options)
+    if isinstance(trained.model, Ensemble):  # its loss would need a teacher-forced pass of every member
+        return None if scores is None else {**scores.as_dict(prefix), "bleu_signature": scores.bleu_signature,
+                                            "sentences": len(sources)}  # fmt: skip
     tgt_tok, tgt_vocab = trained.tgt_tokenizer, trained.tgt_vocab
     pairs = encode_pairs(TextPairs(sources, references), trained.src_tokenizer, tgt_tok, trained.src_vocab, tgt_vocab)
     keep = [i for i in range(len(pairs)) if pairs.src[i] and pairs.tgt[i]]

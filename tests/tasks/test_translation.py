@@ -240,6 +240,10 @@ def test_an_ensemble_of_two_identical_models_is_that_model(trained, tmp_path, ca
     model = str(trained.out_dir)
     assert cli.main(["translate", "--model", model, "--model", model, "--input", str(src), "--method", "greedy"]) == 0
     assert capsys.readouterr().out.splitlines() == [t.text for t in one.translate(sentences, method="greedy")]
+    alone = run.evaluate(model, "valid")
+    assert cli.main(["evaluate", "--model", model, "--model", model, "--split", "valid"]) == 0
+    printed = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    assert float(printed["valid_bleu"]) == pytest.approx(alone["valid_bleu"], abs=1e-4) and "valid_ppl" not in printed
 
 
 def test_an_ensemble_mixes_model_types_over_one_vocabulary(tmp_path):

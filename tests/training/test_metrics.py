@@ -14,6 +14,9 @@ def test_bleu_chrf_and_signature():
     assert "tok:13a" in perfect.bleu_signature and "case:mixed" in perfect.bleu_signature
     cased = translation_scores(["a man is riding a bike.", "two dogs play in the snow."], refs)
     assert cased.bleu < cased.bleu_lc == pytest.approx(100.0)
+    # intl splits off Unicode punctuation (13a: ASCII only)
+    glued = translation_scores(["«bonjour» dit le chat noir"], ["« Bonjour » dit le chat noir"])
+    assert glued.bleu_lc < glued.bleu_lc_intl == pytest.approx(100.0)
 
 
 def test_mismatched_lengths_and_perplexity():
