@@ -12,7 +12,7 @@ from typing import Any
 
 GROUPS = {
     "every task": ("quickstart", "train", "evaluate", "average", "export"),
-    "translation": ("translate", "plot-attention"),
+    "translation": ("translate", "shortlist", "plot-attention"),
     "autoencoder": ("encode", "decode", "sample", "sweep"),
     "forecast": ("forecast",),
 }
@@ -109,7 +109,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         return _evaluate_files(args)
     options = {}
     if _decoding_given(args):
-        options = _decode_options(
+        options = _score_options(
             args, _loaded(args.model[0], "translation", "evaluate with decoding options").trained.decoding
         )
     model = args.model[0] if len(args.model) == 1 else args.model
@@ -141,7 +141,7 @@ def _evaluate_files(args: argparse.Namespace) -> int:
         raise ValueError("evaluate: --src and --ref go together (a source file and its reference translations)")
     translator = _translator(args.model, "evaluate --src/--ref")
     pairs = read_eval_pairs(args.src, args.ref)
-    options = _decode_options(args, translator.decoding)
+    options = _score_options(args, translator.decoding)
     _print_scores(score_translator(translator, pairs.src, pairs.tgt, **options))
     return 0
 
@@ -207,6 +207,10 @@ def _decode_options(args: argparse.Namespace, configured: Any) -> dict:
     for name in ("min_length", "no_repeat_ngram"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
+    if args.shortlist is not None:
+        from enc2dec.decoding.shortlist import Shortlist
+
+        options["shortlist"] = Shortlist.load(args.shortlist)
     if method == "beam":
         options["n_best"] = args.n_best
         for name in ("beam_size", "length_penalty", "length_penalty_style"):
@@ -223,14 +227,40 @@ def _decode_options(args: argparse.Namespace, configured: Any) -> dict:
     return options
 
 
+def _score_options(args: argparse.Namespace, configured: Any) -> dict:
+    """_decode_options for evaluate, which scores each sentence's best translation."""
+    if args.n_best != 1:
+        raise ValueError(f"--n-best is for translate; evaluate scores the best translation, got --n-best {args.n_best}")
+    options = _decode_options(args, configured)
+    options.pop("n_best", None)
+    return options
+
+
 _METHOD_FLAGS = {"--beam-size": "beam", "--length-penalty": "beam", "--length-penalty-style": "beam",
                  "--seed": "sample", "--temperature": "sample", "--top-k": "sample", "--top-p": "sample"}  # fmt: skip
 _DECODING_OPTIONS = ("method", "beam_size", "length_penalty", "length_penalty_style", "min_length", "no_repeat_ngram",
-                     "seed", "temperature", "top_k", "top_p")  # fmt: skip
+                     "seed", "temperature", "top_k", "top_p", "shortlist")  # fmt: skip
 
 
 def _decoding_given(args: argparse.Namespace) -> bool:
     return any(getattr(args, name) is not None for name in _DECODING_OPTIONS) or args.n_best != 1
+
+
+def _shortlist(args: argparse.Namespace) -> int:
+    from enc2dec import run
+    from enc2dec.tasks.translation import split_pairs
+
+    loaded = run.load(args.model, data_dir=args.data_dir)
+    if loaded.config.task != "translation":
+        raise ValueError(f"shortlist: {loaded.directory} holds a {loaded.config.task} model; shortlist needs a "
+                         f"translation model")  # fmt: skip
+    sources, targets = split_pairs(loaded.config.data, "train")
+    shortlist = loaded.trained.build_shortlist(sources, targets, n_frequent=args.frequent, per_source=args.per_source)
+    out = shortlist.save(args.out)
+    print(f"shortlist of {loaded.directory}: the {len(shortlist.frequent)} most frequent target tokens (specials "
+          f"included) and {args.per_source} per source token, from {len(sources)} training pairs")  # fmt: skip
+    print(f"shortlist: {out}; decode with --shortlist {out}")
+    return 0
 
 
 def _translate(args: argparse.Namespace) -> int:
@@ -417,6 +447,8 @@ def _decoding(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=None, help="--method sample: below 1 sharpens")
     p.add_argument("--top-k", type=int, default=None, help="--method sample: draw from the k most likely tokens")
     p.add_argument("--top-p", type=float, default=None, help="--method sample: from the smallest set of mass p")
+    p.add_argument("--shortlist", default=None, metavar="DIR",
+                   help="decode over a lexical shortlist of target tokens (enc2dec shortlist): faster, approximate")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -482,6 +514,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", metavar="FILE", help="target text each translation must start with, a line per input")
     p.add_argument("--batch-lines", type=int, default=1000, metavar="N",
                    help="read and write N lines at a time (fewer from a pipe or a terminal: the lines there)")  # fmt: skip
+
+    p = verb("shortlist", "build a lexical shortlist of target tokens from a model's training data (for --shortlist)",
+             _shortlist)  # fmt: skip
+    _model(p)
+    p.add_argument("--out", required=True, help="folder for the shortlist")
+    p.add_argument("--frequent", type=int, default=200, metavar="F", help="the F most frequent target tokens, always")
+    p.add_argument("--per-source", type=int, default=20, metavar="K",
+                   help="the K target tokens most often in a pair with each source token")  # fmt: skip
+    p.add_argument("--data-dir", default=None, help="data folder (else as configured)")
 
     p = verb("plot-attention", "draw a model's attention for one sentence: source against output", _plot_attention)
     _model(p)

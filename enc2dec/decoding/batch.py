@@ -24,6 +24,7 @@ from enc2dec.data.batching import pad
 from enc2dec.decoding.beam import beam_search
 from enc2dec.decoding.greedy import greedy_search
 from enc2dec.decoding.sampling import sample
+from enc2dec.decoding.shortlist import Shortlist, Shortlisted
 from enc2dec.decoding.state import Hypothesis, StepModel, length_limits
 
 METHODS = {"beam": beam_search, "greedy": greedy_search, "sample": sample}
@@ -60,6 +61,7 @@ def decode_all(
     batch_size: int = 64,
     seed: int | None = None,
     num_samples: int | None = None,
+    shortlist: Shortlist | None = None,
     **options: Any,
 ) -> list[Any]:
     """Decode every sentence of src (lists of token ids, no bos/eos), batch_size at a time; results in src order.
@@ -69,6 +71,7 @@ def decode_all(
     sentence. "sample": needs seed (an int) or rng= (a numpy Generator, used for the whole corpus); the same seed,
     src and batch_size give the same samples. One Hypothesis per sentence, or with num_samples=k a list of k
     independent samples. prefix: one list of target token ids per sentence, forced at the start of its outputs.
+    shortlist (decoding.shortlist): each batch decoded over its lexical shortlist only (an approximation).
     Other options go to beam_search / greedy_search / sample unchanged (max_len_a, ...).
     Output lengths are capped at the model's max_target_length. Empty and over-long sources: see the module doc.
     """
@@ -104,10 +107,16 @@ def decode_all(
     outputs: list[Any] = [None] * len(rows)
     for idx in batch_order([len(src[r]) for r in rows], batch_size):
         src_ids, src_lengths = pad([src[rows[r]] for r in idx])
-        if prefix is not None:
-            options["prefix"] = [prefix[rows[r]] for r in idx]
-        for r, out in zip(idx, decode(model, src_ids, src_lengths, **options)):
-            outputs[r] = out
+        forced = None if prefix is None else [prefix[rows[r]] for r in idx]
+        batch_model = model
+        if shortlist is not None:  # this batch's shortlist, the forced tokens included
+            also = [t for p in forced for t in p] if forced is not None else []
+            batch_model = Shortlisted(model, shortlist.columns(src_ids, src_lengths, also))
+            forced = None if forced is None else [batch_model.from_target(p) for p in forced]
+        if forced is not None:
+            options["prefix"] = forced
+        for r, out in zip(idx, decode(batch_model, src_ids, src_lengths, **options)):
+            outputs[r] = out if shortlist is None else _map_hypotheses(out, batch_model.to_target)
 
     results: list[Any] = [[] if grouped else None for _ in src]
     for k, i in enumerate(todo):
@@ -115,6 +124,11 @@ def decode_all(
     if too_long:
         raise SourcesTooLongError(too_long, results)
     return results
+
+
+def _map_hypotheses(out: Any, fn: Any) -> Any:
+    """fn applied to one sentence's result: a Hypothesis or a list of them."""
+    return [fn(h) for h in out] if isinstance(out, list) else fn(out)
 
 
 def _sampling_rng(seed: int | None, rng: Any) -> np.random.Generator:

@@ -74,6 +74,14 @@ class TiedOutput(Module):
         y += self.bias.value
         return y
 
+    @property
+    def n_out(self) -> int:
+        return self.weight.shape[0]
+
+    def columns(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The weight (D, C) and bias (C,) of the outputs `ids` (C,): a restricted copy."""
+        return np.ascontiguousarray(self.weight.value[ids].T), self.bias.value[ids]
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
         # y = x E^T + b  =>  dE += dy^T x,  db = sum_N dy,  dx = dy E
         x = self.pop_cache()

@@ -31,6 +31,14 @@ class Linear(Module):
             y += self.bias.value
         return y
 
+    @property
+    def n_out(self) -> int:
+        return self.weight.shape[1]
+
+    def columns(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The weight (n_in, C) and bias (C,) (None without one) of the outputs `ids` (C,): a restricted copy."""
+        return np.ascontiguousarray(self.weight.value[:, ids]), None if self.bias is None else self.bias.value[ids]
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
         # y = x W + b  =>  dW = x^T dy,  db = sum_N dy,  dx = dy W^T
         x = self.pop_cache()

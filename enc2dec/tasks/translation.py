@@ -240,6 +240,9 @@ class Translator:
         elif method == "sample":
             settings.update(temperature=d.temperature, top_k=d.top_k, top_p=d.top_p, seed=d.seed)
         settings.update(options, method=method)
+        shortlist = settings.get("shortlist")
+        if shortlist is not None and shortlist.fingerprint != self.vocab_fingerprint():
+            raise ValueError("the shortlist was built for a model with other vocabularies (enc2dec shortlist --model)")
         self.model.eval()
         if comm is not None and comm.size > 1:
             return self._decode_sharded(src, comm, settings)
@@ -254,6 +257,21 @@ class Translator:
         from enc2dec.decoding import decode_all
 
         return decode_all(self.model, src, batch_size=self.decoding.batch_size, **settings)
+
+    def build_shortlist(self, sources: list[str], targets: list[str], **options: Any) -> Any:
+        """A decoding.shortlist.Shortlist for this model from aligned training sentences (build_shortlist's
+        options: n_frequent, per_source); decode with it through the option shortlist=."""
+        from enc2dec.decoding.shortlist import build_shortlist
+
+        pairs = encode_pairs(TextPairs(sources, targets), self.src_tokenizer, self.tgt_tokenizer, self.src_vocab,
+                             self.tgt_vocab)  # fmt: skip
+        return build_shortlist(pairs.src, pairs.tgt, len(self.src_vocab), len(self.tgt_vocab),
+                               fingerprint=self.vocab_fingerprint(), **options)  # fmt: skip
+
+    def vocab_fingerprint(self) -> str:
+        from enc2dec.decoding.shortlist import vocab_fingerprint
+
+        return vocab_fingerprint(self.src_vocab.itos, self.tgt_vocab.itos)
 
     def _decode_sharded(self, src: list[list[int]], comm: Any, settings: dict[str, Any]) -> list[list[Any]] | None:
         from enc2dec.decoding.batch import SourcesTooLongError, TooLong

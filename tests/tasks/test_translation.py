@@ -246,6 +246,29 @@ def test_an_ensemble_of_two_identical_models_is_that_model(trained, tmp_path, ca
     assert float(printed["valid_bleu"]) == pytest.approx(alone["valid_bleu"], abs=1e-4) and "valid_ppl" not in printed
 
 
+def test_a_lexical_shortlist_from_the_command_line(trained, tmp_path, capsys):
+    from enc2dec.decoding.shortlist import Shortlist
+
+    model, out = str(trained.out_dir), tmp_path / "shortlist"
+    assert cli.main(["shortlist", "--model", model, "--out", str(out), "--frequent", "8", "--per-source", "4"]) == 0
+    assert f"decode with --shortlist {out}" in capsys.readouterr().out
+    shortlist = Shortlist.load(out)
+    translator = run.load(model).trained
+    sentences = ["3 March 1999", "14.07.89", "Tuesday 7 November 2023"]
+    (tmp_path / "src.txt").write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    argv = ["translate", "--model", model, "--input", str(tmp_path / "src.txt"), "--method", "greedy"]
+    assert cli.main([*argv, "--shortlist", str(out)]) == 0
+    expected = translator.translate(sentences, method="greedy", shortlist=shortlist)
+    assert capsys.readouterr().out.splitlines() == [t.text for t in expected]
+    assert cli.main(["evaluate", "--model", model, "--shortlist", str(out)]) == 0  # beam, as the model is saved
+    assert "valid_bleu" in capsys.readouterr().out
+    assert cli.main(["evaluate", "--model", model, "--n-best", "2"]) == 2
+    assert "--n-best is for translate; evaluate scores the best translation" in capsys.readouterr().err
+    Shortlist(shortlist.frequent, shortlist.table, shortlist.tgt_vocab_size, "another").save(tmp_path / "other")
+    assert cli.main([*argv, "--shortlist", str(tmp_path / "other")]) == 2
+    assert "the shortlist was built for a model with other vocabularies" in capsys.readouterr().err
+
+
 def test_an_ensemble_mixes_model_types_over_one_vocabulary(tmp_path):
     config = {**SMALL, "model": {"type": "transformer", "model_size": 8, "n_heads": 2, "ff_size": 8,
                                  "n_encoder_layers": 1, "n_decoder_layers": 1}}  # fmt: skip
