@@ -12,7 +12,8 @@ each other), recorded per engine. Each repeat decodes the whole test set on ever
 engine (the order flips every repeat); throughput is sentences/s and target tokens/s (tokens + eos where emitted);
 a ratio is enc2dec's throughput over the engine's in the same repeat, reported as min / median / max. Each
 engine's outputs of its first repeat are scored (sacrebleu BLEU, cased, 13a), and compared with enc2dec's: the
-share of identical outputs is the export parity.
+share of identical outputs is the export parity. enc2dec also decodes with its lexical shortlist (enc2dec shortlist's
+defaults, built from the training pairs): its speed-up and BLEU cost against enc2dec without it.
 
     race("transformer", "runs/transformer", threads=2, repeats=3) -> {"engines": ..., "metrics": ...}
 """
@@ -39,9 +40,11 @@ def _summary(values: list[float]) -> dict[str, float]:
 Engine = Callable[[str, int], list[list[int]]]  # (task, n) -> the target ids of the first n sentences
 
 
-def _enc2dec_engine(translator: Any, src: list[list[int]]) -> Engine:
+def _enc2dec_engine(translator: Any, src: list[list[int]], **more: Any) -> Engine:
+    """enc2dec's decoding (or ONNX Runtime's through an OnnxTranslator); more: decoding options (shortlist=)."""
+
     def decode(task: str, n: int) -> list[list[int]]:
-        options = {"method": task} | ({"beam_size": BEAM} if task == "beam" else {})
+        options = {"method": task} | ({"beam_size": BEAM} if task == "beam" else {}) | more
         return [h[0].tokens if h else [] for h in translator.decode_ids(src[:n], **options)]
 
     return decode
@@ -106,11 +109,13 @@ def race(name: str, run_dir: str | Path, *, threads: int, repeats: int, data_dir
     translator.decoding = dataclasses.replace(translator.decoding, beam_size=BEAM)
     sources, references = split_pairs(loaded.config.data, "test")
     src = [translator.encode(s) for s in sources]
+    shortlist = translator.build_shortlist(*split_pairs(loaded.config.data, "train"))  # enc2dec shortlist's default
     with tempfile.TemporaryDirectory() as tmp:
         export(run_dir, "onnx", Path(tmp) / "onnx")
         ort = onnx_runtime.load_translator(Path(tmp) / "onnx", threads=threads)
         ort.decoding = translator.decoding
-        engines = {"enc2dec": _enc2dec_engine(translator, src), "onnxruntime": _enc2dec_engine(ort, src)}
+        engines = {"enc2dec": _enc2dec_engine(translator, src), "onnxruntime": _enc2dec_engine(ort, src),
+                   "enc2dec_shortlist": _enc2dec_engine(translator, src, shortlist=shortlist)}  # fmt: skip
         chosen: dict = {}
         if type(translator.model).__name__ == "Transformer":
             for quantization, compute_type in ((None, "float32"), ("int8", "int8")):
@@ -149,6 +154,7 @@ def _time_engines(engines: dict, task: str, repeats: int, translator: Any, refer
     for name in names:
         texts = [translator.detokenize(t) for t in outputs[name]]
         s = scores(texts, references)
+        ratios = [e / o for e, o in zip(per_second["enc2dec"], per_second[name])]  # paired: the same repeat
         detail[name] = {
             "sentences_per_s": _summary(per_second[name]),
             "target_tokens_per_s": _summary(tokens_per_second[name]),
@@ -157,7 +163,8 @@ def _time_engines(engines: dict, task: str, repeats: int, translator: Any, refer
             "chrf": s.chrf,
             "bleu_signature": s.bleu_signature,
             "identical_to_enc2dec": sum(a == b for a, b in zip(outputs[name], reference)) / len(reference),
-            "ratio_enc2dec_over_this": _summary([e / o for e, o in zip(per_second["enc2dec"], per_second[name])]),
+            "ratio_enc2dec_over_this": _summary(ratios),
+            "ratio_by_repeat": ratios,
             "sentences_per_s_by_repeat": per_second[name],
         }
     return detail
@@ -165,7 +172,8 @@ def _time_engines(engines: dict, task: str, repeats: int, translator: Any, refer
 
 def _metrics(name: str, result: dict) -> dict:
     """The keys of perf.json: decode_ratio_ort_{task}_{name}, decode_ratio_ct2_{task}_transformer,
-    ct2_int8_speedup_{task}, export_parity_{name} (the lower of greedy's and beam's share of identical outputs)."""
+    ct2_int8_speedup_{task}, shortlist_speedup_{task}_{name}, shortlist_bleu_cost_{task}_{name} (BLEU points lost),
+    export_parity_{name} (the lower of greedy's and beam's share of identical outputs)."""
     metrics: dict = {}
     tasks = result["tasks"]
     for task in TASKS:
@@ -175,6 +183,9 @@ def _metrics(name: str, result: dict) -> dict:
             metrics[f"decode_ratio_ct2_{task}_{name}"] = d["ctranslate2_float32"]["ratio_enc2dec_over_this"]
             f32, int8 = (d[e]["sentences_per_s_by_repeat"] for e in ("ctranslate2_float32", "ctranslate2_int8"))
             metrics[f"ct2_int8_speedup_{task}"] = _summary([i / f for i, f in zip(int8, f32)])
+        short = d["enc2dec_shortlist"]
+        metrics[f"shortlist_speedup_{task}_{name}"] = _summary([1 / r for r in short["ratio_by_repeat"]])
+        metrics[f"shortlist_bleu_cost_{task}_{name}"] = d["enc2dec"]["bleu"] - short["bleu"]
     metrics[f"export_parity_{name}"] = min(tasks[t]["onnxruntime"]["identical_to_enc2dec"] for t in TASKS)
     return metrics
 
