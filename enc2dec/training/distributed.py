@@ -10,7 +10,7 @@ barrier, abort.
 `shard_map` (JSON results) and `shard_rows` (arrays) split the work of a use verb over the ranks and bring the
 results back to rank 0 in input order: sharded translation, encoding and evaluation.
 
-`GradientReducer` sums the gradients of all processes: it packs them into a few large flat float32 buckets,
+`GradientReducer` sums the gradients of all processes: it packs them into a few large flat buckets (float32),
 allocated once, starts a non-blocking sum-allreduce of each bucket as soon as it is packed, and unpacks the sums
 into the gradients. mpi4py is imported only inside `MPIWorld`: `pip install -e ".[mpi]"` brings it with MPICH.
 """
@@ -248,22 +248,24 @@ def shard_rows(comm: Any, rows: np.ndarray, fn: Callable[[np.ndarray], np.ndarra
 
 class GradientReducer:
     """Sums the gradients of `params` over the processes of `comm`, each scaled first by a factor (n_local /
-    n_global gives the gradient of the global item-weighted mean loss). Buckets are allocated once."""
+    n_global gives the gradient of the global item-weighted mean loss). Buckets are allocated once, in the
+    gradients' dtype (float32; float64 for a float64 model, which is reduced without rounding to float32)."""
 
     def __init__(self, params: list[Parameter], comm: MPIWorld, bucket_elements: int = BUCKET_ELEMENTS):
         self.params = params
         self.comm = comm
-        self.buckets: list[tuple[np.ndarray, list[tuple[Parameter, int]]]] = []  # (flat float32 buffer, [(p, offset)])
+        dtype = np.result_type(*(p.grad.dtype for p in params)) if params else np.float32
+        self.buckets: list[tuple[np.ndarray, list[tuple[Parameter, int]]]] = []  # (flat buffer, [(p, offset)])
         members: list[tuple[Parameter, int]] = []
         size = 0
         for p in params:
             if members and size + p.grad.size > bucket_elements:
-                self.buckets.append((np.empty(size, dtype=np.float32), members))
+                self.buckets.append((np.empty(size, dtype=dtype), members))
                 members, size = [], 0
             members.append((p, size))
             size += p.grad.size
         if members:
-            self.buckets.append((np.empty(size, dtype=np.float32), members))
+            self.buckets.append((np.empty(size, dtype=dtype), members))
 
     def reduce(self, scale: float) -> None:
         """p.grad <- sum over ranks of scale_r * p.grad_r, for every parameter."""
@@ -271,7 +273,7 @@ class GradientReducer:
         requests = []
         for buf, members in self.buckets:
             for p, offset in members:
-                np.multiply(p.grad.reshape(-1), np.float32(scale), out=buf[offset : offset + p.grad.size])
+                np.multiply(p.grad.reshape(-1), buf.dtype.type(scale), out=buf[offset : offset + p.grad.size])
             requests.append(self.comm.comm.Iallreduce(mpi.IN_PLACE, buf, op=mpi.SUM))  # runs while the next packs
         for request, (buf, members) in zip(requests, self.buckets):
             request.Wait()
