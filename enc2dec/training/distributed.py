@@ -10,9 +10,8 @@ barrier, abort.
 `shard_map` (JSON results) and `shard_rows` (arrays) split the work of a use verb over the ranks and bring the
 results back to rank 0 in input order: sharded translation, encoding and evaluation.
 
-`GradientReducer` sums the gradients of all processes: it packs them into a few large flat buckets (float32),
-allocated once, starts a non-blocking sum-allreduce of each bucket as soon as it is packed, and unpacks the sums
-into the gradients. mpi4py is imported only inside `MPIWorld`: `pip install -e ".[mpi]"` brings it with MPICH.
+`GradientReducer` sums the gradients of all processes: they live in a few large flat buckets allocated once (each
+gradient a view into its bucket), and a non-blocking sum-allreduce of each bucket starts as soon as it is scaled. mpi4py is imported only inside `MPIWorld`: `pip install -e ".[mpi]"` brings it with MPICH.
 """
 
 from __future__ import annotations
@@ -248,34 +247,47 @@ def shard_rows(comm: Any, rows: np.ndarray, fn: Callable[[np.ndarray], np.ndarra
 
 class GradientReducer:
     """Sums the gradients of `params` over the processes of `comm`, each scaled first by a factor (n_local /
-    n_global gives the gradient of the global item-weighted mean loss). Buckets are allocated once, in the
-    gradients' dtype (float32; float64 for a float64 model, which is reduced without rounding to float32)."""
+    n_global gives the gradient of the global item-weighted mean loss). The gradients live in a few large flat
+    buckets, allocated once: each p.grad becomes a view into its bucket (PyTorch DDP's gradient_as_bucket_view),
+    so a bucket is scaled and summed in place, with no packing or unpacking copy. Backward passes add into p.grad
+    in place, as they must; replacing a p.grad array afterwards is refused at the next reduce."""
 
     def __init__(self, params: list[Parameter], comm: MPIWorld, bucket_elements: int = BUCKET_ELEMENTS):
-        self.params = params
+        dtypes = {p.grad.dtype for p in params}
+        if len(dtypes) > 1:
+            raise ValueError(f"GradientReducer: the parameters mix dtypes {sorted(map(str, dtypes))}; cast the model")
         self.comm = comm
-        dtype = np.result_type(*(p.grad.dtype for p in params)) if params else np.float32
-        self.buckets: list[tuple[np.ndarray, list[tuple[Parameter, int]]]] = []  # (flat buffer, [(p, offset)])
-        members: list[tuple[Parameter, int]] = []
+        self.buckets: list[np.ndarray] = []  # flat buffers, in the gradients' dtype
+        self.views: list[tuple[Parameter, np.ndarray]] = []  # (p, the view p.grad must stay)
+        groups: list[list[Parameter]] = []
         size = 0
         for p in params:
-            if members and size + p.grad.size > bucket_elements:
-                self.buckets.append((np.empty(size, dtype=dtype), members))
-                members, size = [], 0
-            members.append((p, size))
+            if not groups or (size + p.grad.size > bucket_elements and groups[-1]):
+                groups.append([])
+                size = 0
+            groups[-1].append(p)
             size += p.grad.size
-        if members:
-            self.buckets.append((np.empty(size, dtype=dtype), members))
+        for group in groups:
+            buf = np.empty(sum(p.grad.size for p in group), dtype=group[0].grad.dtype)
+            offset = 0
+            for p in group:
+                view = buf[offset : offset + p.grad.size].reshape(p.grad.shape)
+                view[...] = p.grad
+                p.grad = view
+                self.views.append((p, view))
+                offset += p.grad.size
+            self.buckets.append(buf)
 
     def reduce(self, scale: float) -> None:
         """p.grad <- sum over ranks of scale_r * p.grad_r, for every parameter."""
+        for p, view in self.views:
+            if p.grad is not view:
+                raise RuntimeError("GradientReducer: a gradient array was replaced after the reducer was built "
+                                   "(build the Trainer after casting the model)")  # fmt: skip
         mpi = self.comm._mpi
         requests = []
-        for buf, members in self.buckets:
-            for p, offset in members:
-                np.multiply(p.grad.reshape(-1), buf.dtype.type(scale), out=buf[offset : offset + p.grad.size])
-            requests.append(self.comm.comm.Iallreduce(mpi.IN_PLACE, buf, op=mpi.SUM))  # runs while the next packs
-        for request, (buf, members) in zip(requests, self.buckets):
+        for buf in self.buckets:
+            buf *= buf.dtype.type(scale)
+            requests.append(self.comm.comm.Iallreduce(mpi.IN_PLACE, buf, op=mpi.SUM))  # runs while the next scales
+        for request in requests:
             request.Wait()
-            for p, offset in members:
-                p.grad[...] = buf[offset : offset + p.grad.size].reshape(p.grad.shape)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib.util
 
 import numpy as np
+import pytest
 
 from enc2dec import cli
 from enc2dec.data.arrays import ArrayBatcher
 from enc2dec.data.batching import BucketBatcher
+from enc2dec.nn.parameter import Parameter
 from enc2dec.training import distributed
+from enc2dec.training.distributed import GradientReducer
 
 
 def test_one_process_is_the_stand_in_without_mpi(monkeypatch):
@@ -62,3 +65,22 @@ def test_workers_need_the_mpi_extra(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.startswith("enc2dec train: error: --workers 2 needs mpi4py") and "pip install" in err
     assert err.count("\n") == 1
+
+
+def test_the_gradient_reducer_keeps_gradients_as_views_of_its_buckets():
+    params = [
+        Parameter(np.ones((3, 4), np.float32)),
+        Parameter(np.ones(5, np.float32)),
+        Parameter(np.ones(7, np.float32)),
+    ]
+    for i, p in enumerate(params):
+        p.grad[...] = i + 1
+    reducer = GradientReducer(params, comm=None, bucket_elements=16)  # buckets: [12 + 5 elements > 16 -> split]
+    assert [b.size for b in reducer.buckets] == [12, 12]
+    assert all(np.shares_memory(p.grad, reducer.buckets[k]) for p, k in zip(params, (0, 1, 1)))
+    assert [float(p.grad.mean()) for p in params] == [1.0, 2.0, 3.0] and params[0].grad.shape == (3, 4)
+    params[1].grad = np.zeros(5, np.float32)  # replaced: the reducer would sum a stale buffer
+    with pytest.raises(RuntimeError, match="a gradient array was replaced after the reducer was built"):
+        reducer.reduce(1.0)
+    with pytest.raises(ValueError, match="the parameters mix dtypes"):
+        GradientReducer([Parameter(np.ones(2, np.float32)), Parameter(np.ones(2))], comm=None)
