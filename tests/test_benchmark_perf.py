@@ -79,14 +79,18 @@ def test_race_metrics_and_table():
             "bleu": 30.0,
             "identical_to_enc2dec": identical,
             "ratio_enc2dec_over_this": {"min": 1.0, "median": 1.0, "max": 1.0},
+            "ratio_by_repeat": [10.0 / p for p in per_second],
         }
 
     tasks = {t: {"enc2dec": engine([10.0, 10.0], 1.0), "onnxruntime": engine([8.0, 8.0], 0.99 if t == "beam" else 1.0),
-                 "ctranslate2_float32": engine([20.0, 10.0], 1.0), "ctranslate2_int8": engine([40.0, 30.0], 0.9)}
+                 "ctranslate2_float32": engine([20.0, 10.0], 1.0), "ctranslate2_int8": engine([40.0, 30.0], 0.9),
+                 "enc2dec_shortlist": engine([12.0, 15.0], 0.8) | {"bleu": 29.5}}
              for t in perf_race.TASKS}  # fmt: skip
     metrics = perf_race._metrics("transformer", {"tasks": tasks})
     assert metrics["export_parity_transformer"] == 0.99  # the lower of greedy's and beam's
     assert metrics["ct2_int8_speedup_beam"] == {"min": 2.0, "median": 2.5, "max": 3.0}  # paired, repeat by repeat
+    assert metrics["shortlist_speedup_greedy_transformer"] == {"min": 1.2, "median": 1.35, "max": 1.5}
+    assert metrics["shortlist_bleu_cost_beam_transformer"] == 0.5
     assert {"decode_ratio_ort_greedy_transformer", "decode_ratio_ct2_beam_transformer"} <= set(metrics)
     table = perf.race_table({"details": {"race": {"transformer": {"tasks": tasks}}}})
     assert "| transformer | beam | onnxruntime | 8.0 | **1.000** (1.000–1.000) | 30.0 | 99.0 % |" in table
