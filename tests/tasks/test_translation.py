@@ -172,19 +172,20 @@ def test_translate_streams_through_a_pipe(trained):
     """The first translation comes back while the input is still open: translate answers line by line."""
     command = [sys.executable, "-m", "enc2dec.cli", "translate", "--model", str(trained.out_dir), "--method", "greedy"]
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    job = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    try:
-        answers = []
-        for line in (b"3 March 1999\n", b"14.07.89\n"):
-            job.stdin.write(line)
-            job.stdin.flush()
-            ready, _, _ = select.select([job.stdout], [], [], 60)
-            assert ready, "no translation within 60 s while the input is open"
-            answers.append(job.stdout.readline().decode().strip())
-        job.stdin.close()
-        assert job.wait(timeout=60) == 0 and job.stdout.read() == b""
-    finally:
-        job.kill()
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=env) as job:  # fmt: skip
+        try:
+            answers = []
+            for line in (b"3 March 1999\n", b"14.07.89\n"):
+                job.stdin.write(line)
+                job.stdin.flush()
+                ready, _, _ = select.select([job.stdout], [], [], 60)
+                assert ready, "no translation within 60 s while the input is open"
+                answers.append(job.stdout.readline().decode().strip())
+            job.stdin.close()
+            assert job.wait(timeout=60) == 0 and job.stdout.read() == b""
+        finally:
+            job.kill()  # a no-op once it has ended; else the with block would wait for it
     translator = run.load(trained.out_dir).trained
     assert answers == [t.text for t in translator.translate(["3 March 1999", "14.07.89"], method="greedy")]
 
