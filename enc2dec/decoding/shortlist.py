@@ -50,7 +50,10 @@ class Shortlist:
         """src_ids: (B, S) padded, src_lengths: (B,) -> (C,) int64: the batch's target ids (and `also`), sorted,
         unique."""
         real = np.arange(src_ids.shape[1])[None, :] < np.asarray(src_lengths)[:, None]  # (B, S)
-        candidates = self.table[np.unique(src_ids[real])].reshape(-1)
+        ids = np.unique(src_ids[real])
+        if len(ids) and ids[-1] >= len(self.table):
+            raise ValueError(f"Shortlist: source id {ids[-1]} is outside its {len(self.table)} source tokens")
+        candidates = self.table[ids].reshape(-1)
         found = np.concatenate([candidates[candidates >= 0], np.asarray(also, dtype=np.int64)])
         return np.union1d(self.frequent, found)
 
@@ -101,14 +104,15 @@ def build_shortlist(src: Sequence[Sequence[int]], tgt: Sequence[Sequence[int]], 
     frequent = np.union1d(np.arange(len(SPECIAL_TOKENS)), by_count[:n_frequent])
 
     # co-occurrence of (source id, target id) within a pair, each counted once per pair
-    codes = [np.add.outer(np.unique(s) * tgt_vocab_size, np.unique(t)).reshape(-1) for s, t in zip(src, tgt) if s]
+    ids = lambda x: np.unique(np.asarray(x, dtype=np.int64))  # noqa: E731
+    codes = [np.add.outer(ids(s) * tgt_vocab_size, ids(t)).reshape(-1) for s, t in zip(src, tgt)]
     pairs, pair_counts = np.unique(np.concatenate(codes) if codes else np.zeros(0, np.int64), return_counts=True)
     s_ids, t_ids = pairs // tgt_vocab_size, pairs % tgt_vocab_size
     keep = ~np.isin(t_ids, frequent)
     s_ids, t_ids, pair_counts = s_ids[keep], t_ids[keep], pair_counts[keep]
     src_counts = np.zeros(src_vocab_size, dtype=np.int64)
     for s in src:
-        src_counts[np.unique(np.asarray(s, dtype=np.int64))] += 1
+        src_counts[ids(s)] += 1
     score = pair_counts / np.maximum(src_counts[s_ids], 1)
     order = np.lexsort((t_ids, -score, s_ids))  # by source id, best score first, then the lower target id
     s_ids, t_ids = s_ids[order], t_ids[order]

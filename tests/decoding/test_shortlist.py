@@ -45,6 +45,10 @@ def test_the_table_holds_the_most_frequent_targets_and_each_sources_best_partner
     np.testing.assert_array_equal(sl.columns(np.array([[5, 6]]), np.array([1]), also=[11]), [0, 1, 2, 3, 7, 8, 10, 11])
     with pytest.raises(ValueError, match="n_frequent and per_source must be >= 0"):
         build_shortlist(src, tgt, V_SRC, V_TGT, n_frequent=-1)
+    with pytest.raises(ValueError, match="source id 10 is outside its 10 source tokens"):
+        sl.columns(np.array([[4, 10]]), np.array([2]))
+    empty = build_shortlist([[4], []], [[], [7]], V_SRC, V_TGT, n_frequent=0, per_source=1)  # empty sides
+    assert (empty.table == -1).all() and empty.frequent.tolist() == [0, 1, 2, 3]
 
 
 @pytest.mark.parametrize("name", ["transformer", "attention"])
