@@ -178,10 +178,10 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _loaded(model: str, task: str, verb: str) -> Any:
+def _loaded(model: str, task: str, verb: str, data_dir: str | None = None) -> Any:
     from enc2dec import run
 
-    loaded = run.load(model)
+    loaded = run.load(model, data_dir=data_dir)
     if loaded.config.task != task:
         raise ValueError(f"{verb}: {loaded.directory} holds a {loaded.config.task} model; {verb} needs a {task} model")
     return loaded
@@ -247,13 +247,9 @@ def _decoding_given(args: argparse.Namespace) -> bool:
 
 
 def _shortlist(args: argparse.Namespace) -> int:
-    from enc2dec import run
     from enc2dec.tasks.translation import split_pairs
 
-    loaded = run.load(args.model, data_dir=args.data_dir)
-    if loaded.config.task != "translation":
-        raise ValueError(f"shortlist: {loaded.directory} holds a {loaded.config.task} model; shortlist needs a "
-                         f"translation model")  # fmt: skip
+    loaded = _loaded(args.model, "translation", "shortlist", data_dir=args.data_dir)
     sources, targets = split_pairs(loaded.config.data, "train")
     shortlist = loaded.trained.build_shortlist(sources, targets, n_frequent=args.frequent, per_source=args.per_source)
     out = shortlist.save(args.out)

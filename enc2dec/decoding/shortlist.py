@@ -97,22 +97,19 @@ def build_shortlist(src: Sequence[Sequence[int]], tgt: Sequence[Sequence[int]], 
         raise ValueError(f"build_shortlist: n_frequent and per_source must be >= 0, got {n_frequent}, {per_source}")
     if len(src) != len(tgt):
         raise ValueError(f"build_shortlist: {len(src)} source sentences for {len(tgt)} targets")
-    counts = np.zeros(tgt_vocab_size, dtype=np.int64)
-    for t in tgt:
-        np.add.at(counts, np.asarray(t, dtype=np.int64), 1)
+    ids = lambda x: np.unique(np.asarray(x, dtype=np.int64))  # noqa: E731
+    counts = np.bincount(np.concatenate([np.asarray(t, dtype=np.int64) for t in tgt] or [np.zeros(0, np.int64)]),
+                         minlength=tgt_vocab_size)  # fmt: skip
     by_count = np.lexsort((np.arange(tgt_vocab_size), -counts))  # most frequent first, then the lower id
     frequent = np.union1d(np.arange(len(SPECIAL_TOKENS)), by_count[:n_frequent])
 
     # co-occurrence of (source id, target id) within a pair, each counted once per pair
-    ids = lambda x: np.unique(np.asarray(x, dtype=np.int64))  # noqa: E731
     codes = [np.add.outer(ids(s) * tgt_vocab_size, ids(t)).reshape(-1) for s, t in zip(src, tgt)]
     pairs, pair_counts = np.unique(np.concatenate(codes) if codes else np.zeros(0, np.int64), return_counts=True)
     s_ids, t_ids = pairs // tgt_vocab_size, pairs % tgt_vocab_size
     keep = ~np.isin(t_ids, frequent)
     s_ids, t_ids, pair_counts = s_ids[keep], t_ids[keep], pair_counts[keep]
-    src_counts = np.zeros(src_vocab_size, dtype=np.int64)
-    for s in src:
-        src_counts[ids(s)] += 1
+    src_counts = np.bincount(np.concatenate([ids(s) for s in src] or [np.zeros(0, np.int64)]), minlength=src_vocab_size)
     score = pair_counts / np.maximum(src_counts[s_ids], 1)
     order = np.lexsort((t_ids, -score, s_ids))  # by source id, best score first, then the lower target id
     s_ids, t_ids = s_ids[order], t_ids[order]

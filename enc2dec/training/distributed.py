@@ -11,7 +11,8 @@ barrier, abort.
 results back to rank 0 in input order: sharded translation, encoding and evaluation.
 
 `GradientReducer` sums the gradients of all processes: they live in a few large flat buckets allocated once (each
-gradient a view into its bucket), and a non-blocking sum-allreduce of each bucket starts as soon as it is scaled. mpi4py is imported only inside `MPIWorld`: `pip install -e ".[mpi]"` brings it with MPICH.
+gradient a view into its bucket), and a non-blocking sum-allreduce of each bucket starts as soon as it is scaled.
+mpi4py is imported only inside `MPIWorld`: `pip install -e ".[mpi]"` brings it with MPICH.
 """
 
 from __future__ import annotations
