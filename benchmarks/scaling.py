@@ -13,7 +13,11 @@ Method, in one run:
   window is the global batch's target tokens (images for the autoencoder) over its wall time, and a setting's
   throughput is the median window. Every setting takes the same global batches in the same order (one seed):
   speed-ups are ratios over the same work. Time spent in the gradient all-reduce and the loss all-reduce
-  (waiting for the slower rank included) is summed per window: allreduce_fraction.
+  (waiting for the slower rank included) is summed per window: allreduce_fraction; so is the optimizer's step
+  (each rank takes the whole step). The ceiling of data parallelism on this machine, whatever the communication:
+  the 2 x 1 job again with the gradient all-reduce skipped (each rank steps on its own share, the loss all-reduce
+  kept), train_ceiling_2proc over 1 x 1; what it lacks from 2 is the two processes' contention for the cores'
+  caches and memory and the half-size products, plus the optimizer step every rank repeats.
 - Decoding: beam search (beam 5) of test_2016_flickr's sources with --decode-model, one process or shared among
   two (Translator.decode_ids with the communicator), timed after a warm-up batch; the best of --decode-repeats.
 - Equivalence: each model, dropout off, trains its warm-up steps and --equivalence-steps more on 1 and on 2
@@ -31,7 +35,7 @@ Method, in one run:
   efficiency = t_compute / (t_compute + t_allreduce).
 
 Writes benchmarks/results/scaling.json (keys: train_speedup_2proc_{lstm,transformer,autoencoder},
-train_speedup_2threads_*, decode_speedup_2proc, allreduce_fraction_{lstm,transformer}, allreduce_gbytes_per_s,
+train_speedup_2threads_*, train_ceiling_2proc_*, decode_speedup_2proc, allreduce_fraction_{lstm,transformer}, allreduce_gbytes_per_s,
 max_weight_rel_diff_2proc, max_weight_rel_diff_2proc_float32).
 """
 
@@ -57,7 +61,7 @@ MODELS = {  # name -> (config, steps per window, warm-up steps, overrides that s
     "transformer": ("configs/m30k_de_en_transformer.yaml", 12, 3, ["model.dropout=0.0"]),
     "autoencoder": ("configs/autoencoder_mnist.yaml", 200, 20, []),
 }
-SETTINGS = {"1x1": (1, 1), "2x1": (2, 1), "1x2": (1, 2)}  # processes x threads each
+SETTINGS = {"1x1": (1, 1), "2x1": (2, 1), "1x2": (1, 2), "2x1_uncoupled": (2, 1)}  # processes x threads each
 NETWORKS_GBIT = (10, 25, 100)
 WORKERS = (4, 16, 64, 256)
 
@@ -110,7 +114,7 @@ def training_worker(args: argparse.Namespace) -> dict:
                                     eval_every_steps=None, progress=False, log_every_steps=10**9)  # fmt: skip
     trainer = Trainer(model, train_cfg, comm=comm)
 
-    counters = {"items": 0.0, "allreduce": 0.0}
+    counters = {"items": 0.0, "allreduce": 0.0, "optimizer": 0.0}
     compute_loss = model.compute_loss
 
     def counted(batch):  # the rows of this rank
@@ -118,33 +122,39 @@ def training_worker(args: argparse.Namespace) -> dict:
         counters["items"] += n
         return loss, n
 
-    def timed(fn):
+    def timed(fn, counter):
         def call(*a, **k):
             start = time.perf_counter()
             out = fn(*a, **k)
-            counters["allreduce"] += time.perf_counter() - start
+            counters[counter] += time.perf_counter() - start
             return out
 
         return call
 
+    def scale_only(scale):  # --uncoupled: each rank keeps its own gradient
+        for buf in trainer._reducer.buckets:
+            buf *= buf.dtype.type(scale)
+
     model.compute_loss = counted
     if trainer._reducer is not None:
-        trainer._reducer.reduce = timed(trainer._reducer.reduce)
+        trainer._reducer.reduce = timed(scale_only if args.uncoupled else trainer._reducer.reduce, "allreduce")
     allreduce_sum = comm.allreduce_sum
-    comm.allreduce_sum = timed(allreduce_sum)
+    comm.allreduce_sum = timed(allreduce_sum, "allreduce")
+    trainer.optimizer.step = timed(trainer.optimizer.step, "optimizer")
 
     trainer.fit(batches)  # warm-up: the first steps allocate caches and the optimizer's state
     windows = []
     steps = args.steps if args.steps is not None else per_window
     for _ in range(args.windows if args.steps is None else 1):
-        counters.update(items=0.0, allreduce=0.0)
+        counters.update(items=0.0, allreduce=0.0, optimizer=0.0)
         trainer.config = dataclasses.replace(train_cfg, max_steps=trainer.step + steps)
         comm.barrier()
         start = time.perf_counter()
         trainer.fit(batches)
         seconds = time.perf_counter() - start
         items = float(allreduce_sum(np.array([counters["items"]]))[0])
-        windows.append({"seconds": seconds, "items": items, "steps": steps, "allreduce_seconds": counters["allreduce"]})
+        windows.append({"seconds": seconds, "items": items, "steps": steps, "allreduce_seconds": counters["allreduce"],
+                        "optimizer_seconds": counters["optimizer"]})  # fmt: skip
     if args.weights and comm.rank == 0:
         checkpoint.save_arrays(Path(args.weights), model.state_dict())
     n_params = sum(p.value.size for p in model.parameters())
@@ -259,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--weights", help=argparse.SUPPRESS)
     parser.add_argument("--float64", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--uncoupled", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--elements", type=int, nargs="*", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--report", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -279,12 +290,14 @@ def main(argv: list[str] | None = None) -> int:
         reports = {}
         for setting, (procs, threads) in SETTINGS.items():
             extra = [] if args.steps is None else ["--steps", str(args.steps)]
-            argv = ["--worker", "train", "--model", name, "--windows", str(args.windows), *extra, *data, *sets]
+            argv = ["--worker", "train", "--model", name, "--windows", str(args.windows), *extra, *data, *sets,
+                    *(["--uncoupled"] if setting.endswith("uncoupled") else [])]  # fmt: skip
             reports[setting] = launch(procs, threads, argv)
             print(f"{name} {setting}: {throughput(reports[setting]):.1f} items/s", flush=True)
         one = throughput(reports["1x1"])
         metrics[f"train_speedup_2proc_{name}"] = throughput(reports["2x1"]) / one
         metrics[f"train_speedup_2threads_{name}"] = throughput(reports["1x2"]) / one
+        metrics[f"train_ceiling_2proc_{name}"] = throughput(reports["2x1_uncoupled"]) / one
         two = reports["2x1"]["windows"]
         fraction = statistics.median(w["allreduce_seconds"] / w["seconds"] for w in two)
         if name != "autoencoder":
@@ -297,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         details["training"][name] = {"unit": "images" if name == "autoencoder" else "target tokens",
                                      "config": MODELS[name][0], "parameters": reports["1x1"]["parameters"],
                                      "step_seconds_1x1": step_seconds,
+                                     "optimizer_fraction_2x1": statistics.median(w["optimizer_seconds"] / w["seconds"]
+                                                                                 for w in two),
                                      "items_per_step": statistics.median(w["items"] / w["steps"] for w in w1),
                                      **{s: r["windows"] for s, r in reports.items()}}  # fmt: skip
         details["efficiency_model"][name] = efficiency_model(step_seconds, gradient_bytes[name])
@@ -321,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.decode_model:
         runs = {}
-        for setting, (procs, threads) in SETTINGS.items():
+        for setting in ("1x1", "2x1", "1x2"):
+            procs, threads = SETTINGS[setting]
             argv = ["--worker", "decode", "--decode-model", args.decode_model,
                     "--decode-repeats", str(args.decode_repeats), *data]  # fmt: skip
             runs[setting] = launch(procs, threads, argv)
@@ -354,14 +370,19 @@ def table(path: Path) -> str:
     """Markdown: the measured speed-ups, then the modelled efficiency at 4..256 workers."""
     record = json.loads(path.read_text())
     m, d = record["metrics"], record["details"]
-    lines = ["| model | 2 processes x 1 thread | 1 process x 2 threads | all-reduce share (2 processes) |",
-             "|---|---|---|---|"]  # fmt: skip
+    lines = ["| model | 2 processes x 1 thread | 1 process x 2 threads | 2 processes, no all-reduce (ceiling) "
+             "| all-reduce share (2 processes) | optimizer share (2 processes) |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
     for name in d["training"]:
         if name.startswith("allreduce"):
             continue
+        t = d["training"][name]
         share = m.get(f"allreduce_fraction_{name}", d["training"].get(f"allreduce_fraction_{name}"))
+        ceiling = m.get(f"train_ceiling_2proc_{name}")
+        optimizer = t.get("optimizer_fraction_2x1")
         lines.append(f"| {name} | {m[f'train_speedup_2proc_{name}']:.2f}x | {m[f'train_speedup_2threads_{name}']:.2f}x"
-                     f" | {100 * share:.0f} % |")  # fmt: skip
+                     f" | {'-' if ceiling is None else f'{ceiling:.2f}x'} | {100 * share:.0f} %"
+                     f" | {'-' if optimizer is None else f'{100 * optimizer:.0f} %'} |")  # fmt: skip
     lines += ["", "| model (gradient MB, step s) | network | " + " | ".join(f"{n} workers" for n in WORKERS) + " |",
               "|---|---|" + "---|" * len(WORKERS)]  # fmt: skip
     for name, eff in d["efficiency_model"].items():
