@@ -1,7 +1,7 @@
 """enc2dec against PyTorch (CPU, float32, same threads): training and decoding throughput, memory, GEMM fraction.
 
     python benchmarks/perf.py [--models autoencoder,lstm,attention,transformer] [--repeats N] [--data-dir DIR]
-    python benchmarks/perf.py --table            # print the README's Markdown table from the results file
+    python benchmarks/perf.py --table            # print the README's Markdown tables from the results file
     python benchmarks/perf.py --race transformer=runs/transformer --race lstm=runs/s2s --race autoencoder=runs/ae
 
 Method, in one run:
@@ -488,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(memory_probe(model, framework, args.arrays, PROBE_STEPS, args.threads)))
         return 0
     if args.table:
-        print(markdown_table(json.loads(Path(args.out).read_text(encoding="utf-8"))))
+        results = json.loads(Path(args.out).read_text(encoding="utf-8"))
+        print(markdown_table(results))
+        print(race_table(results))
         return 0
     models = [m for m in args.models.split(",") if m]
     unknown = sorted(set(models) - set(perf_models.REGISTRY))
