@@ -13,7 +13,10 @@ engine (the order flips every repeat); throughput is sentences/s and target toke
 a ratio is enc2dec's throughput over the engine's in the same repeat, reported as min / median / max. Each
 engine's outputs of its first repeat are scored (sacrebleu BLEU, cased, 13a), and compared with enc2dec's: the
 share of identical outputs is the export parity. enc2dec also decodes with its lexical shortlist (enc2dec shortlist's
-defaults, built from the training pairs): its speed-up and BLEU cost against enc2dec without it.
+defaults, built from the training pairs): its speed-up and BLEU cost against enc2dec without it; and without sorting
+across batches (`enc2dec_unsorted`: each run of batch_size input lines decoded as it comes): the gain of sorting.
+Dropping finished sentences from the batch is measured as work: the decoder row-steps greedy search would compute
+if every sentence stayed in its batch until the batch's longest one ended, over the row-steps it computes.
 
     race("transformer", "runs/transformer", threads=2, repeats=3) -> {"engines": ..., "metrics": ...}
 """
@@ -48,6 +51,36 @@ def _enc2dec_engine(translator: Any, src: list[list[int]], **more: Any) -> Engin
         return [h[0].tokens if h else [] for h in translator.decode_ids(src[:n], **options)]
 
     return decode
+
+
+def _unsorted_engine(translator: Any, src: list[list[int]]) -> Engine:
+    """enc2dec's decoding of the input in runs of batch_size lines as they come: no sorting across batches."""
+    size = translator.decoding.batch_size
+
+    def decode(task: str, n: int) -> list[list[int]]:
+        options = {"method": task} | ({"beam_size": BEAM} if task == "beam" else {})
+        runs = (translator.decode_ids(src[k : min(k + size, n)], **options) for k in range(0, n, size))
+        return [h[0].tokens if h else [] for hyps in runs for h in hyps]
+
+    return decode
+
+
+def greedy_work_ratio(translator: Any, src: list[list[int]], outputs: list[list[int]]) -> float:
+    """Decoder row-steps of greedy search if finished sentences stayed in their batch until its longest ended, over
+    the row-steps with them dropped (what enc2dec does). A sentence takes len(output) + 1 steps (eos), or its
+    maximum length if it ended there without eos."""
+    import numpy as np
+
+    from enc2dec.decoding.batch import batch_order
+    from enc2dec.decoding.state import length_limits, max_lengths
+
+    d = translator.decoding
+    todo = [i for i, s in enumerate(src) if s]  # decode_all's: empty sources take no step
+    lengths = np.array([len(src[i]) for i in todo])
+    limits = max_lengths(lengths, d.max_len_a, d.max_len_b, length_limits(translator.model)[1])
+    steps = [min(len(outputs[i]) + 1, int(limit)) for i, limit in zip(todo, limits)]
+    kept = sum(len(b) * max(steps[k] for k in b) for b in batch_order(list(lengths), d.batch_size))
+    return kept / sum(steps)
 
 
 def _ct2_engine(folder: Path, translator: Any, src: list[list[int]], threads: int, compute_type: str,
@@ -115,7 +148,8 @@ def race(name: str, run_dir: str | Path, *, threads: int, repeats: int, data_dir
         ort = onnx_runtime.load_translator(Path(tmp) / "onnx", threads=threads)
         ort.decoding = translator.decoding
         engines = {"enc2dec": _enc2dec_engine(translator, src), "onnxruntime": _enc2dec_engine(ort, src),
-                   "enc2dec_shortlist": _enc2dec_engine(translator, src, shortlist=shortlist)}  # fmt: skip
+                   "enc2dec_shortlist": _enc2dec_engine(translator, src, shortlist=shortlist),
+                   "enc2dec_unsorted": _unsorted_engine(translator, src)}  # fmt: skip
         chosen: dict = {}
         if type(translator.model).__name__ == "Transformer":
             for quantization, compute_type in ((None, "float32"), ("int8", "int8")):
@@ -129,6 +163,7 @@ def race(name: str, run_dir: str | Path, *, threads: int, repeats: int, data_dir
         for task in TASKS:
             result["tasks"][task] = _time_engines(engines, task, repeats, translator, references,
                                                   translation_scores)  # fmt: skip
+    result["greedy_work_ratio"] = greedy_work_ratio(translator, src, engines["enc2dec"]("greedy", len(src)))
     return result | {"metrics": _metrics(name, result)}
 
 
@@ -173,6 +208,7 @@ def _time_engines(engines: dict, task: str, repeats: int, translator: Any, refer
 def _metrics(name: str, result: dict) -> dict:
     """The keys of perf.json: decode_ratio_ort_{task}_{name}, decode_ratio_ct2_{task}_transformer,
     ct2_int8_speedup_{task}, shortlist_speedup_{task}_{name}, shortlist_bleu_cost_{task}_{name} (BLEU points lost),
+    sort_speedup_{task}_{name} (sorted over unsorted), drop_finished_work_ratio_greedy_{name} (greedy_work_ratio),
     export_parity_{name} (the lower of greedy's and beam's share of identical outputs)."""
     metrics: dict = {}
     tasks = result["tasks"]
@@ -186,6 +222,8 @@ def _metrics(name: str, result: dict) -> dict:
         short = d["enc2dec_shortlist"]
         metrics[f"shortlist_speedup_{task}_{name}"] = _summary([1 / r for r in short["ratio_by_repeat"]])
         metrics[f"shortlist_bleu_cost_{task}_{name}"] = d["enc2dec"]["bleu"] - short["bleu"]
+        metrics[f"sort_speedup_{task}_{name}"] = d["enc2dec_unsorted"]["ratio_enc2dec_over_this"]
+    metrics[f"drop_finished_work_ratio_greedy_{name}"] = result["greedy_work_ratio"]
     metrics[f"export_parity_{name}"] = min(tasks[t]["onnxruntime"]["identical_to_enc2dec"] for t in TASKS)
     return metrics
 
