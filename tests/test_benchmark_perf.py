@@ -84,9 +84,12 @@ def test_race_metrics_and_table():
 
     tasks = {t: {"enc2dec": engine([10.0, 10.0], 1.0), "onnxruntime": engine([8.0, 8.0], 0.99 if t == "beam" else 1.0),
                  "ctranslate2_float32": engine([20.0, 10.0], 1.0), "ctranslate2_int8": engine([40.0, 30.0], 0.9),
-                 "enc2dec_shortlist": engine([12.0, 15.0], 0.8) | {"bleu": 29.5}}
+                 "enc2dec_shortlist": engine([12.0, 15.0], 0.8) | {"bleu": 29.5},
+                 "enc2dec_unsorted": engine([9.0, 9.0], 1.0)}
              for t in perf_race.TASKS}  # fmt: skip
-    metrics = perf_race._metrics("transformer", {"tasks": tasks})
+    metrics = perf_race._metrics("transformer", {"tasks": tasks, "greedy_work_ratio": 1.5})
+    assert metrics["drop_finished_work_ratio_greedy_transformer"] == 1.5
+    assert metrics["sort_speedup_beam_transformer"] == tasks["beam"]["enc2dec_unsorted"]["ratio_enc2dec_over_this"]
     assert metrics["export_parity_transformer"] == 0.99  # the lower of greedy's and beam's
     assert metrics["ct2_int8_speedup_beam"] == {"min": 2.0, "median": 2.5, "max": 3.0}  # paired, repeat by repeat
     assert metrics["shortlist_speedup_greedy_transformer"] == {"min": 1.2, "median": 1.35, "max": 1.5}
@@ -94,6 +97,21 @@ def test_race_metrics_and_table():
     assert {"decode_ratio_ort_greedy_transformer", "decode_ratio_ct2_beam_transformer"} <= set(metrics)
     table = perf.race_table({"details": {"race": {"transformer": {"tasks": tasks}}}})
     assert "| transformer | beam | onnxruntime | 8.0 | **1.000** (1.000–1.000) | 30.0 | 99.0 % |" in table
+
+
+def test_greedy_work_ratio_counts_the_row_steps_of_finished_sentences():
+    import types
+
+    import perf_race
+
+    from enc2dec.tasks.translation import DecodeConfig
+
+    decoding = DecodeConfig(batch_size=2, max_len_a=1.0, max_len_b=1)  # at most len(src) + 1 steps
+    translator = types.SimpleNamespace(decoding=decoding, model=object())
+    src = [[5], [5, 5, 5], [], [5, 5]]  # batches, longest first: sentences (1, 3), then (0); the empty one takes none
+    outputs = [[7], [7, 7, 7, 7], [], [7]]  # steps: 2 (eos), 4 (the limit, no eos), -, 2 (eos)
+    # kept until the batch's longest ends: 2 x 4 + 1 x 2 = 10 row-steps; dropped: 2 + 4 + 2 = 8
+    assert perf_race.greedy_work_ratio(translator, src, outputs) == 10 / 8
 
 
 class _TorchToy:
