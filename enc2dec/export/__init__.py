@@ -32,6 +32,16 @@ def _onnx(model_dir: str | Path, out_dir: str | Path, **options: Any) -> Path:
 FORMATS: dict[str, Callable[..., Path]] = {"ctranslate2": _ctranslate2, "onnx": _onnx}
 
 
+def check_out_dir(out_dir: str | Path, marker: str) -> Path:
+    """An export's --out: absent, an empty folder or an earlier export (it holds `marker`), replaced as a whole."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / marker).is_file():
+        raise ValueError(f"--out {out}: a folder that holds other files (not an enc2dec export); give a new folder")
+    return out
+
+
 def export(model_dir: str | Path, fmt: str, out_dir: str | Path, **options: Any) -> Path:
     """Write the model of `model_dir` (a run folder or a checkpoint folder) in format `fmt` to folder `out_dir`;
     options go to that format's function (ctranslate2: quantization). Returns out_dir."""

@@ -58,12 +58,13 @@ def export_ctranslate2(model_dir: str | Path, out_dir: str | Path, quantization:
     CTranslate2 model folder `out_dir`, weights quantized when `quantization` is "int8" or "int8_float32".
     out_dir must be absent, empty or an earlier export (replaced as a whole). Returns out_dir."""
     from enc2dec import run
+    from enc2dec.export import check_out_dir
     from enc2dec.files import replace_dir
     from enc2dec.models.transformer import Transformer
 
     if quantization is not None and quantization not in QUANTIZATIONS:
         raise ValueError(f"export: --quantization must be one of {list(QUANTIZATIONS)}, got {quantization!r}")
-    out = _check_out_dir(Path(out_dir))
+    out = check_out_dir(out_dir, EXPORT_FILE)
     converter = _converter()
     loaded = run.load(model_dir)
     model = getattr(loaded.trained, "model", None)
@@ -89,14 +90,6 @@ def export_ctranslate2(model_dir: str | Path, out_dir: str | Path, quantization:
         (tmp / EXPORT_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
     return replace_dir(out, fill)
-
-
-def _check_out_dir(out: Path) -> Path:
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / EXPORT_FILE).is_file():
-        raise ValueError(f"--out {out}: a folder that holds other files (not an enc2dec export); give a new folder")
-    return out
 
 
 def _converter() -> Any:

@@ -32,6 +32,7 @@ string is a dynamic axis); for a step model also the state's names (`state`, dec
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -297,29 +298,36 @@ def _exporter(model: Any, model_type: str | None) -> tuple[str, Any]:
     )
 
 
-def _out_dir(out_dir: str | Path) -> Path:
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OSError(f"--out {out}: cannot create the folder ({err.strerror})") from err
-    return out
+def export_model(
+    model: Any,
+    out_dir: str | Path,
+    *,
+    model_type: str | None = None,
+    add: Callable[[Path], dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A model object -> its graphs and manifest.json (with `extra` entries) in out_dir; the manifest. The folder
+    is built fresh and swapped in whole (enc2dec.files.replace_dir): out_dir must be absent, empty or an earlier
+    ONNX export. add(folder) -> more manifest entries: writes more files into the new folder first."""
+    from enc2dec.export import check_out_dir
+    from enc2dec.files import replace_dir
 
-
-def export_model(model: Any, out_dir: str | Path, *, model_type: str | None = None, **extra: Any) -> dict[str, Any]:
-    """A model object -> its graphs and manifest.json (with `extra` entries) in out_dir (created); the manifest."""
     kind, export = _exporter(model, model_type)
-    out = _out_dir(out_dir)
-    manifest = {"format": "onnx", "opset": OPSET, "model_type": model_type or type(model).__name__, "kind": kind,
-                **export(model, out), **extra}  # fmt: skip
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    out = check_out_dir(out_dir, MANIFEST)
+    manifest: dict[str, Any] = {}
+
+    def fill(tmp: Path) -> None:
+        more = add(tmp) if add is not None else {}
+        manifest.update(format="onnx", opset=OPSET, model_type=model_type or type(model).__name__, kind=kind,
+                        **export(model, tmp), **extra, **more)  # fmt: skip
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+    replace_dir(out, fill)
     return manifest
 
 
 def export_onnx(model_dir: str | Path, out_dir: str | Path) -> dict[str, Any]:
-    """A run or checkpoint folder -> ONNX graphs and manifest.json in out_dir (created); returns the manifest.
+    """A run or checkpoint folder -> ONNX graphs and manifest.json in out_dir (replaced whole); returns the manifest.
     Translation models also get their vocabularies and tokenizers copied, so the folder translates on its own."""
     from enc2dec import run
     from enc2dec.tasks.registry import model_types
@@ -332,8 +340,11 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path) -> dict[str, Any]:
         _exporter(model, type_name)
     except ValueError as err:
         raise ValueError(f"{model_dir}: {err}") from None
-    extra = {"translation": _copy_text_files(loaded, _out_dir(out_dir))} if translation else {}
-    return export_model(model, out_dir, model_type=type_name, **extra)
+
+    def text_files(tmp: Path) -> dict[str, Any]:
+        return {"translation": _copy_text_files(loaded, tmp)}
+
+    return export_model(model, out_dir, model_type=type_name, add=text_files if translation else None)
 
 
 def _copy_text_files(loaded: Any, out: Path) -> dict[str, Any]:

@@ -245,6 +245,33 @@ def test_exported_translator_translates_like_the_saved_one(trained_dates):
 
 
 # -- errors -------------------------------------------------------------------------------------------------------
+def test_export_replaces_an_earlier_export_whole_and_nothing_else(tmp_path, monkeypatch):
+    import enc2dec.export.onnx as onnx_export
+
+    dense = ae.Autoencoder.from_config(DENSE[0][1], rng=np.random.default_rng(0))
+    out = tmp_path / "onnx"
+    export_model(dense, out)
+    (out / "stale.onnx").write_bytes(b"from an earlier export")
+    export_model(dense, out)  # the new export replaces the folder: nothing of the earlier one is left
+    assert sorted(p.name for p in out.iterdir()) == ["decoder.onnx", "encoder.onnx", "manifest.json"]
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(model, folder):
+        (folder / "encoder.onnx").write_bytes(b"half")
+        raise RuntimeError("killed midway")
+
+    monkeypatch.setattr(onnx_export, "export_dense", broken)
+    with pytest.raises(RuntimeError, match="killed midway"):
+        export_model(dense, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the earlier export, untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["onnx"]  # no temporary folder left
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"--out .*busy: a folder that holds other files"):
+        export_model(dense, tmp_path / "busy")
+    assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"
+
+
 def test_unexported_family_and_bad_folders_are_clear_errors(tmp_path):
     model = Forecaster(ForecasterConfig(embed_size=4, hidden_size=4), rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="ONNX export covers the dense autoencoders, the VAE, "
