@@ -389,8 +389,8 @@ def _load_note(results: dict) -> str:
     if not load:
         return ""
     return (
-        f" The machine was shared: 1-minute load average {load['before']:.1f} before and {load['after']:.1f} after "
-        f"the run on {load['cpus']} CPUs."
+        f" 1-minute load average on the {load['cpus']} CPUs: {load['before']:.1f} before the run (other work) and "
+        f"{load['after']:.1f} at its end (its own threads included)."
     )
 
 
@@ -530,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
             libraries=("torch",),
             directory=out.parent,
             machine=machine(),
-            # the machine is shared: the 1-minute load average around the run says how busy it was
+            # the 1-minute load average before the run says how busy the machine was
             load_average={"before": load_before[0], "after": os.getloadavg()[0], "cpus": os.cpu_count()},
             peak=peak,
             details=details,
