@@ -54,10 +54,10 @@ class Residual(Module):
 
     def infer(self, x: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """The same connection around fn in place of the sublayer, for decoding (eval mode: no dropout).
-        Leaves the norm's cache set; the caller clears caches."""
+        Caches nothing."""
         if self.pre_norm:
-            return x + fn(self.norm.forward(x))
-        return self.norm.forward(x + fn(x))
+            return x + fn(self.norm.apply(x))
+        return self.norm.apply(x + fn(x))
 
     def extra_repr(self) -> str:
         return f"{'pre' if self.pre_norm else 'post'}-LN, {self.sublayer!r}"
@@ -164,7 +164,7 @@ class TransformerDecoderLayer(Module):
 
         h = self.self_attn.infer(x, attend_past)
         h = self.cross_attn.infer(h, lambda a: self.cross_attn.sublayer.step_cross(a, k_mem, v_mem, mask))
-        return self.ff.infer(h, self.ff.sublayer.forward), kv[0], kv[1]
+        return self.ff.infer(h, self.ff.sublayer.apply), kv[0], kv[1]
 
 
 def _stack(layer: type, n_layers: int, model_size: int, pre_norm: bool, **kw) -> tuple[list, LayerNorm | None]:
@@ -235,8 +235,7 @@ class TransformerDecoder(Module):
         for layer, cache in zip(self.layers, caches):
             x, k, v = layer.step(x, *cache, mask)
             new.append((k, v))
-        h = self.final_norm.forward(x) if self.final_norm is not None else x
-        self.clear_cache()
+        h = self.final_norm.apply(x) if self.final_norm is not None else x
         return h, new
 
 

@@ -42,6 +42,10 @@ class ReLU(Module):
         self._cache = positive
         return x * positive
 
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """forward's output, caching nothing (decoding steps)."""
+        return np.maximum(x, 0.0)
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy * self.pop_cache()
 
@@ -71,6 +75,10 @@ class GELU(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_float(self, "x", x)
         self._cache = x
+        return functional.gelu(x)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """forward's output, caching nothing (decoding steps)."""
         return functional.gelu(x)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:

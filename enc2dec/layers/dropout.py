@@ -27,6 +27,10 @@ class Dropout(Module):
         self._cache = scaled
         return x * scaled
 
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """Evaluation's output (the identity), caching nothing (decoding steps)."""
+        return x
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
         scaled = self.pop_cache()
         return dy if scaled is False else dy * scaled

@@ -20,13 +20,25 @@ class LayerNorm(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_last_dim(self, "x", x, self.weight.shape[0], self.weight.dtype)
+        x_hat, inv_std = self._normalize(x)
+        self._cache = (x_hat, inv_std)
+        return x_hat * self.weight.value + self.bias.value
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """forward's output, caching nothing (decoding steps); computed in place, so no copy is kept."""
+        y, _ = self._normalize(x)
+        y *= self.weight.value
+        y += self.bias.value
+        return y
+
+    def _normalize(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """x -> x_hat = (x - mean) * inv_std (a new array), inv_std: (..., 1)."""
         mean = x.mean(axis=-1, keepdims=True)
         x_hat = x - mean
         var = np.mean(x_hat * x_hat, axis=-1, keepdims=True)
         inv_std = 1.0 / np.sqrt(var + self.eps)  # (..., 1)
         x_hat *= inv_std
-        self._cache = (x_hat, inv_std)
-        return x_hat * self.weight.value + self.bias.value
+        return x_hat, inv_std
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         # With g = dy * weight:  dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat))

@@ -19,6 +19,12 @@ class Sequential(Module):
             x = layer.forward(x)
         return x
 
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """The chain's output in evaluation mode, caching nothing (decoding steps): each layer's apply."""
+        for layer in self.layers:
+            x = layer.apply(x)
+        return x
+
     def backward(self, dy: np.ndarray) -> np.ndarray:
         for layer in reversed(self.layers):
             dy = layer.backward(dy)

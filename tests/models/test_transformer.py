@@ -28,8 +28,10 @@ def test_padded_batch_loss_equals_each_pair_alone():
 
 @pytest.mark.parametrize("pre_norm", [True, False])
 def test_step_matches_teacher_forced_forward(pre_norm):
-    """The cached step-by-step log-probabilities equal the training forward's, position by position."""
-    model = _model(pre_norm=pre_norm, tie_output=pre_norm, positions="sinusoidal" if pre_norm else "learned")
+    """The cached step-by-step log-probabilities equal the training forward's, position by position; a step
+    leaves no layer cache behind."""
+    model = _model(pre_norm=pre_norm, tie_output=pre_norm, positions="sinusoidal" if pre_norm else "learned",
+                   activation="relu" if pre_norm else "gelu")  # fmt: skip
     tgt = [2, 5, 6, 7, 3]
     logits = model.forward(make_batch([SOURCES[0]], [tgt[1:-1]], np.arange(1)))  # (T-1, V)
     model.clear_cache()
@@ -39,6 +41,7 @@ def test_step_matches_teacher_forced_forward(pre_norm):
     for t, prev in enumerate(tgt[:-1]):
         log_probs, state = model.step(np.array([prev]), state)
         assert state["k_self.0"].shape == (1, 4, t + 1, 4)  # (B, nh, t + 1, dh): one position more per step
+        assert not [n for m in model.modules() for n, v in vars(m).items() if n.endswith("_cache") and v is not None]
         np.testing.assert_allclose(log_probs[0], expected[t], rtol=1e-4, atol=1e-5)
 
 
