@@ -112,11 +112,11 @@ class Graph:
 
 
 # -- dense encoder-decoders ---------------------------------------------------------------------------------------
-def _output(g: Graph, x: str, layer: Any) -> str:
-    """The logits of an output projection: a Linear (x W + b, W (D, V)) or a TiedOutput (x E^T + b, E (V, D))."""
-    weight = layer.weight.value.T if isinstance(layer, TiedOutput) else layer.weight.value  # (D, V)
-    logits = g.node("MatMul", [x, g.const(np.ascontiguousarray(weight), "out_weight")])
-    return g.node("Add", [logits, g.const(layer.bias.value, "out_bias")])
+def _projection(g: Graph, x: str, layer: Any) -> str:
+    """x W + b: a Linear with a bias (W (D, n)) or a TiedOutput (x E^T + b, E (V, D), an output projection)."""
+    weight = layer.weight.value.T if isinstance(layer, TiedOutput) else layer.weight.value  # (D, n)
+    y = g.node("MatMul", [x, g.const(np.ascontiguousarray(weight), "weight")])
+    return g.node("Add", [y, g.const(layer.bias.value, "bias")])
 
 
 def _dense_stack(g: Graph, x: str, stack: Any) -> str:
@@ -267,7 +267,7 @@ def export_seq2seq(model: Any, out_dir: str | Path) -> dict[str, Any]:
         s = _batch_major(g, g.input(name, FLOAT, ["B", L, H]))  # (L, B, H)
         initial[name] = [g.node("Slice", [s, g.ints(i), g.ints(i + 1), g.ints(0)]) for i in range(L)]
     y, finals = _stack(g, x, dec, "", initial)
-    logits = _output(g, g.node("Squeeze", [y, g.ints(0)]), model.output)
+    logits = _projection(g, g.node("Squeeze", [y, g.ints(0)]), model.output)
     g.output(g.node("LogSoftmax", [logits], axis=1), "log_probs", FLOAT, ["B", V])
     for name in names:
         g.output(_batch_major(g, finals[name]), f"next_{name}", FLOAT, ["B", L, H])

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from enc2dec.export.onnx import BOOL, FLOAT, INT64, Graph, _batch_major, _onnx, _output, _stack
+from enc2dec.export.onnx import BOOL, FLOAT, INT64, Graph, _batch_major, _onnx, _projection, _stack
 
 
 def _zeros(g: Graph, like_shape: str) -> str:
@@ -110,7 +110,7 @@ def export_attention_seq2seq(model: Any, out_dir: str | Path) -> dict[str, Any]:
         context, weights = _attend(g, model.attention, s, keys, memory, mask)
     combined = g.node("MatMul", [g.node("Concat", [context, s], axis=1), g.const(model.combine.weight.value, "W_c")])
     combined = g.node("Tanh", [g.node("Add", [combined, g.const(model.combine.bias.value, "b_c")])])  # (B, H)
-    logits = _output(g, combined, model.output)
+    logits = _projection(g, combined, model.output)
     g.output(g.node("LogSoftmax", [logits], axis=1), "log_probs", FLOAT, ["B", V])
     for name in rnn_names:
         g.output(_batch_major(g, finals[name]), f"next_{name}", FLOAT, ["B", L, H])

@@ -24,17 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from enc2dec.export.onnx import BOOL, FLOAT, INT64, Graph, _dense_stack, _onnx, _output
+from enc2dec.export.onnx import BOOL, FLOAT, INT64, Graph, _dense_stack, _onnx, _projection
 
 DOUBLE = 11  # onnx.TensorProto.DOUBLE
 
 
 def _scalar(g: Graph, value: float | int, dtype: type = np.float32) -> str:
     return g.const(np.array(value, dtype=dtype))
-
-
-def _linear(g: Graph, x: str, layer: Any) -> str:
-    return g.node("Add", [g.node("MatMul", [x, g.const(layer.weight.value, "weight")]), g.const(layer.bias.value)])
 
 
 def _norm(g: Graph, x: str, norm: Any) -> str:
@@ -57,7 +53,7 @@ def _attend(g: Graph, attn: Any, q: str, k: str, v: str, mask: str | None) -> st
         scores = g.node("Where", [mask, scores, _scalar(g, -np.inf)])
     c = g.node("MatMul", [g.node("Softmax", [scores], axis=-1), v])  # (B, nh, T, dh)
     c = g.node("Reshape", [g.node("Transpose", [c], perm=[0, 2, 1, 3]), g.ints(0, 0, attn.model_size)])  # (B, T, D)
-    return _linear(g, c, attn.out)
+    return _projection(g, c, attn.out)
 
 
 def _split(g: Graph, x: str, n: int, attn: Any) -> list[str]:
@@ -107,7 +103,7 @@ def _encoder_graph(model: Any) -> Graph:
         attn = layer.self_attn.sublayer
 
         def self_attend(a: str, attn: Any = attn) -> str:
-            q, k, v = _split(g, _linear(g, a, attn.qkv), 3, attn)
+            q, k, v = _split(g, _projection(g, a, attn.qkv), 3, attn)
             return _attend(g, attn, q, k, v, head_mask)
 
         x = _residual(g, x, layer.self_attn, self_attend)
@@ -121,7 +117,7 @@ def _encoder_graph(model: Any) -> Graph:
     zero = _onnx().helper.make_tensor("zero", FLOAT, [1], [0.0])
     for i, layer in enumerate(model.decoder.layers):
         attn = layer.cross_attn.sublayer
-        k, v = _split(g, _linear(g, memory, attn.kv), 2, attn)
+        k, v = _split(g, _projection(g, memory, attn.kv), 2, attn)
         g.output(k, f"k_mem.{i}", FLOAT, ["B", nh, "S", D // nh])
         g.output(v, f"v_mem.{i}", FLOAT, ["B", nh, "S", D // nh])
         for kind in ("k_self", "v_self"):
@@ -148,14 +144,14 @@ def _decoder_graph(model: Any) -> Graph:
     for i, layer in enumerate(model.decoder.layers):
 
         def attend_past(a: str, attn: Any = layer.self_attn.sublayer, i: int = i, grown: list = grown) -> str:
-            q, k, v = _split(g, _linear(g, a, attn.qkv), 3, attn)  # 3 x (B, nh, 1, dh)
+            q, k, v = _split(g, _projection(g, a, attn.qkv), 3, attn)  # 3 x (B, nh, 1, dh)
             k = g.node("Concat", [caches[f"k_self.{i}"], k], axis=2)  # (B, nh, t, dh) -> (B, nh, t + 1, dh)
             v = g.node("Concat", [caches[f"v_self.{i}"], v], axis=2)
             grown.extend((k, v))
             return _attend(g, attn, q, k, v, None)
 
         def attend_source(a: str, attn: Any = layer.cross_attn.sublayer, i: int = i) -> str:
-            (q,) = _split(g, _linear(g, a, attn.q), 1, attn)  # (B, nh, 1, dh)
+            (q,) = _split(g, _projection(g, a, attn.q), 1, attn)  # (B, nh, 1, dh)
             return _attend(g, attn, q, caches[f"k_mem.{i}"], caches[f"v_mem.{i}"], head_mask)
 
         x = _residual(g, x, layer.self_attn, attend_past)
@@ -164,7 +160,7 @@ def _decoder_graph(model: Any) -> Graph:
     if model.decoder.final_norm is not None:
         x = _norm(g, x, model.decoder.final_norm)
     h = g.node("Squeeze", [x, g.ints(1)])  # (B, 1, D) -> (B, D)
-    logits = _output(g, h, model.output)
+    logits = _projection(g, h, model.output)
     g.output(g.node("LogSoftmax", [logits], axis=1), "log_probs", FLOAT, ["B", V])  # first: the runtime's rule
     for i in range(n):
         g.output(grown[2 * i], f"next_k_self.{i}", FLOAT, ["B", nh, "t + 1", dh])
