@@ -83,6 +83,45 @@ def greedy_work_ratio(translator: Any, src: list[list[int]], outputs: list[list[
     return kept / sum(steps)
 
 
+def gemm_race(model: Any, threads: int, repeats: int = 7, calls: int = 200) -> dict:
+    """numpy's product (enc2dec's) against ONNX Runtime's MatMul on a Transformer decoder step's products: (rows, D)
+    x (D, n) for n in 3D, D, ff and V, and (rows, ff) x (ff, D), with rows 64 (a greedy batch) and 320 (beam 5).
+    Microseconds per product, the median of `repeats` alternating timings of `calls` products; ORT's includes its
+    session.run call, as in decoding. -> {"rows x k x n": {"numpy_us", "onnxruntime_us", "numpy_over_onnxruntime"}}."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    c = model.config
+    D, ff, V = c.model_size, c.ff_size, model.output.n_out
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    rng = np.random.default_rng(0)
+    out: dict = {}
+    for rows in (64, 320):
+        for k, n in ((D, 3 * D), (D, D), (D, ff), (ff, D), (D, V)):
+            x, w = rng.standard_normal((rows, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
+            graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "gemm",
+                                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", k])],
+                                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", n])],
+                                      [numpy_helper.from_array(w, "w")])  # fmt: skip
+            model_proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+            session = ort.InferenceSession(model_proto.SerializeToString(), options,
+                                           providers=["CPUExecutionProvider"])  # fmt: skip
+            sides = {"numpy": lambda x=x, w=w: x @ w, "onnxruntime": lambda x=x, s=session: s.run(None, {"x": x})}
+            times: dict[str, list[float]] = {name: [] for name in sides}
+            for _ in range(repeats):
+                for name, fn in sides.items():
+                    fn()
+                    start = time.perf_counter()
+                    for _ in range(calls):
+                        fn()
+                    times[name].append((time.perf_counter() - start) / calls * 1e6)
+            a, b = statistics.median(times["numpy"]), statistics.median(times["onnxruntime"])
+            out[f"{rows} x {k} x {n}"] = {"numpy_us": a, "onnxruntime_us": b, "numpy_over_onnxruntime": a / b}
+    return out
+
+
 def _ct2_engine(folder: Path, translator: Any, src: list[list[int]], threads: int, compute_type: str,
                 chosen: dict) -> Engine:  # fmt: skip
     """CTranslate2 on the exported folder: the sources as pieces, grouped by length (its maximum length is per
@@ -164,6 +203,8 @@ def race(name: str, run_dir: str | Path, *, threads: int, repeats: int, data_dir
             result["tasks"][task] = _time_engines(engines, task, repeats, translator, references,
                                                   translation_scores)  # fmt: skip
     result["greedy_work_ratio"] = greedy_work_ratio(translator, src, engines["enc2dec"]("greedy", len(src)))
+    if type(translator.model).__name__ == "Transformer":
+        result["gemm"] = gemm_race(translator.model, threads)
     return result | {"metrics": _metrics(name, result)}
 
 
