@@ -153,8 +153,12 @@ class MultiHeadAttention(Module):
         return np.ascontiguousarray(k), np.ascontiguousarray(v)
 
     def step_cross(self, x: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        """x: (B, t, D), k, v: (B, nh, S, dh) from project_memory, mask: (B, 1, S) -> y: (B, t, D)."""
-        return self._attend(split_heads(self.q.apply(x), self.n_heads), k, v, mask)
+        """x: (N, t, D), the hypotheses of n sentences, N / n of each, adjacent; k, v: (n, nh, S, dh) from
+        project_memory, mask: (n, 1, S) -> y: (N, t, D). A sentence's hypotheses attend to its keys together, as one
+        sequence of N / n * t queries, so its keys and values are neither copied per hypothesis nor reordered."""
+        N, t, D = x.shape
+        q = self.q.apply(x).reshape(k.shape[0], -1, D)  # (n, N / n * t, D)
+        return self._attend(split_heads(q, self.n_heads), k, v, mask).reshape(N, t, D)
 
     def step_self(
         self, x: np.ndarray, k_past: np.ndarray, v_past: np.ndarray

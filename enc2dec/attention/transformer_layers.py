@@ -153,8 +153,9 @@ class TransformerDecoderLayer(Module):
         v_mem: np.ndarray,
         mask: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The newest position: x: (B, 1, D), k_past, v_past: (B, nh, t, dh), k_mem, v_mem: (B, nh, S, dh),
-        mask: (B, 1, S) -> y: (B, 1, D), k, v: (B, nh, t + 1, dh)."""
+        """The newest position: x: (N, 1, D), k_past, v_past: (N, nh, t, dh); k_mem, v_mem: (n, nh, S, dh) and
+        mask: (n, 1, S) of the n sentences whose hypotheses x holds (N / n of each, adjacent; see
+        MultiHeadAttention.step_cross) -> y: (N, 1, D), k, v: (N, nh, t + 1, dh)."""
         kv: list[np.ndarray] = []
 
         def attend_past(a: np.ndarray) -> np.ndarray:
@@ -229,8 +230,8 @@ class TransformerDecoder(Module):
         return dy, d_memory
 
     def step(self, x: np.ndarray, caches: list[tuple[np.ndarray, ...]], mask: np.ndarray) -> tuple[np.ndarray, list]:
-        """x: (B, 1, D); caches: per layer (k_past, v_past, k_mem, v_mem) -> h: (B, 1, D), per layer (k, v).
-        Caches nothing for backward."""
+        """x: (N, 1, D); caches: per layer (k_past, v_past, k_mem, v_mem), mask: as TransformerDecoderLayer.step
+        -> h: (N, 1, D), per layer (k, v). Caches nothing for backward."""
         new = []
         for layer, cache in zip(self.layers, caches):
             x, k, v = layer.step(x, *cache, mask)

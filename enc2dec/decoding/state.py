@@ -3,7 +3,9 @@
 Decoding is written once (STYLE.md section 7): `greedy_search`, `beam_search` and `sample` call only
 `model.encode` and `model.step`, and treat the state as a dict of arrays with batch (or batch x beam) on axis 0.
 Selecting rows (reordering beams, dropping finished sentences) is `select_rows`; expanding to K beams is
-`repeat_rows`. Both work for LSTM states, attention memory and KV caches alike.
+`repeat_rows`. Both work for LSTM states, attention memory and KV caches alike. An array whose rows are one and
+the same (a read-only broadcast view, stride 0 on axis 0: data of the whole batch, such as the Transformer's
+source keys, shared by every hypothesis) stays such a view: its rows are never copied.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from enc2dec.specials import BOS_ID, EOS_ID, PAD_ID, DecoderState  # noqa: F401  (re-exported)
+from enc2dec.specials import BOS_ID, EOS_ID, PAD_ID, DecoderState, share_rows  # noqa: F401  (re-exported)
 
 
 class StepModel(Protocol):
@@ -159,9 +161,18 @@ def check_state(where: str, state: DecoderState, n_rows: int) -> None:
 
 def select_rows(state: DecoderState, index: np.ndarray) -> DecoderState:
     """The one generic reorder: index: (N',) int or (N,) bool -> every array's rows taken in that order."""
-    return {k: v[index] for k, v in state.items()}
+    n = int(np.count_nonzero(index)) if index.dtype == bool else len(index)
+    return {k: _shared(v, n) if _is_shared(v) else v[index] for k, v in state.items()}
 
 
 def repeat_rows(state: DecoderState, k: int) -> DecoderState:
     """(B, ...) -> (B * k, ...): row b becomes rows b*k .. b*k + k-1 (sentence-major, beams adjacent)."""
-    return {key: np.repeat(v, k, axis=0) for key, v in state.items()}
+    return {key: _shared(v, len(v) * k) if _is_shared(v) else np.repeat(v, k, axis=0) for key, v in state.items()}
+
+
+def _is_shared(v: np.ndarray) -> bool:
+    return v.ndim > 0 and v.strides[0] == 0 and len(v) > 0
+
+
+def _shared(v: np.ndarray, n_rows: int) -> np.ndarray:
+    return share_rows(v[0], n_rows)

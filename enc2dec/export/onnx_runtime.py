@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from enc2dec.specials import DecoderState
+from enc2dec.specials import DecoderState, group_by_sentence, share_rows
 
 MANIFEST = "manifest.json"
 KINDS = ("dense", "step")
@@ -100,6 +100,7 @@ class OnnxStepModel:
         self._returned = [o.name for o in self.decoder.get_outputs()]  # log_probs, next_<name>s, attention
         updated = {name.removeprefix("next_") for name in self._returned}
         self._carried = [name for name in self._fed if name not in updated]  # read, never changed: memory, mask
+        self._shared = tuple(self.manifest.get("shared", ()))  # held once per sentence (a Transformer's source)
         limits = self.manifest.get("limits") or {}  # a Transformer's learned positions end somewhere
         self.max_source_length: int | None = limits.get("max_source_length")
         self.max_target_length: int | None = limits.get("max_target_length")
@@ -109,13 +110,21 @@ class OnnxStepModel:
             "src_ids": src_ids.astype(np.int64, copy=False),
             "src_lengths": src_lengths.astype(np.int64, copy=False),
         }
-        return dict(zip(self.state_names, self.encoder.run(self.state_names, feed)))
+        state = dict(zip(self.state_names, self.encoder.run(self.state_names, feed)))
+        if self._shared:  # as Transformer.encode: the source side once per sentence, shared by the rows
+            B = len(src_ids)
+            state = {k: share_rows(v, B) if k in self._shared else v for k, v in state.items()}
+            state["sentence"] = np.arange(B)
+        return state
 
     def step(self, prev_ids: np.ndarray, state: DecoderState) -> tuple[np.ndarray, DecoderState]:
+        if self._shared:
+            state = group_by_sentence(state, self._shared)
         feed = {"prev_ids": prev_ids.astype(np.int64, copy=False)}
-        feed.update({name: np.ascontiguousarray(state[name]) for name in self._fed})
+        feed.update({name: np.ascontiguousarray(state[name][0] if name in self._shared else state[name])
+                     for name in self._fed})  # fmt: skip
         log_probs, *outputs = self.decoder.run(self._returned, feed)
-        new_state = {name: state[name] for name in self._carried}
+        new_state = {name: state[name] for name in self._carried + (["sentence"] if self._shared else [])}
         new_state.update({name.removeprefix("next_"): v for name, v in zip(self._returned[1:], outputs)})
         return log_probs, new_state
 

@@ -5,10 +5,13 @@ src_mask (B, S) bool; per decoder layer l the cross-attention keys and values "k
 projected once from the memory (zero at padding, as enc2dec's packed encoder leaves it), and empty self-attention
 caches "k_self.l", "v_self.l" (B, nh, 0, dh).
 
-Decoder graph, one step: prev_ids (B,) and that state -> log_probs (B, V) and "next_k_self.l", "next_v_self.l"
-(B, nh, t + 1, dh), each cache grown by this step's key and value. The step's position t is the caches' length
-(as `Transformer.step` reads it), so the state needs nothing else; the source's keys, values and mask are read,
-not returned: the runtime carries them, and beam search reorders every array on axis 0.
+Decoder graph, one step: prev_ids (N,), the self-attention caches "k_self.l", "v_self.l" (N, nh, t, dh) of N
+hypotheses, and the source side of the n sentences they belong to, N / n of each, adjacent: src_mask (n, S),
+"k_mem.l", "v_mem.l" (n, nh, S, dh) -> log_probs (N, V) and "next_k_self.l", "next_v_self.l" (N, nh, t + 1, dh),
+each cache grown by this step's key and value. A sentence's hypotheses attend to its keys together, as
+`MultiHeadAttention.step_cross` does. The step's position t is the caches' length (as `Transformer.step` reads
+it). The runtime keeps the source side once per sentence and in that order, as `Transformer.step` does (the
+manifest's "shared" names, `enc2dec.specials.group_by_sentence`).
 
 Pre-LN (final LayerNorm on each stack) and post-LN; ReLU or GELU (tanh approximation); tied or untied output;
 learned positions (a table: decoding stops at max_positions, which the manifest's `limits` passes on) or
@@ -97,7 +100,7 @@ def _encoder_graph(model: Any) -> Graph:
     shape = g.node("Shape", [src])
     positions = _range(g, g.node("Gather", [shape, _scalar(g, 1, np.int64)]))  # (S,)
     mask = g.node("Less", [g.node("Unsqueeze", [positions, g.ints(0)]), g.node("Unsqueeze", [lengths, g.ints(1)])])
-    head_mask = g.node("Unsqueeze", [mask, g.ints(1, 2)])  # (B, S) -> (B, 1, 1, S)
+    head_mask = g.node("Unsqueeze", [mask, g.ints(1, 2)])  # (n, S) -> (n, 1, 1, S)
     x = _embed(g, model.src_embed, src, positions)  # (B, S, D)
     for layer in model.encoder.layers:
         attn = layer.self_attn.sublayer
@@ -132,14 +135,20 @@ def _decoder_graph(model: Any) -> Graph:
     n = len(model.decoder.layers)
     g = Graph("decoder")
     prev = g.input("prev_ids", INT64, ["B"])
-    mask = g.input("src_mask", BOOL, ["B", "S"])
+    mask = g.input("src_mask", BOOL, ["n", "S"])
     caches = {}
     for i in range(n):
-        for kind, length in (("k_self", "t"), ("v_self", "t"), ("k_mem", "S"), ("v_mem", "S")):
-            caches[f"{kind}.{i}"] = g.input(f"{kind}.{i}", FLOAT, ["B", nh, length, dh])
+        for kind, rows, length in (
+            ("k_self", "B", "t"),
+            ("v_self", "B", "t"),
+            ("k_mem", "n", "S"),
+            ("v_mem", "n", "S"),
+        ):
+            caches[f"{kind}.{i}"] = g.input(f"{kind}.{i}", FLOAT, [rows, nh, length, dh])
+    by_sentence = g.node("Concat", [g.node("Shape", [mask], end=1), g.ints(-1, c.model_size)], axis=0)  # (n, -1, D)
     t = g.node("Slice", [g.node("Shape", [caches["k_self.0"]]), g.ints(2), g.ints(3), g.ints(0)])  # (1,): t
     x = g.node("Unsqueeze", [_embed(g, model.tgt_embed, prev, t), g.ints(1)])  # (B, D) -> (B, 1, D)
-    head_mask = g.node("Unsqueeze", [mask, g.ints(1, 2)])  # (B, S) -> (B, 1, 1, S)
+    head_mask = g.node("Unsqueeze", [mask, g.ints(1, 2)])  # (n, S) -> (n, 1, 1, S)
     grown: list[str] = []  # per layer: next_k_self, next_v_self
     for i, layer in enumerate(model.decoder.layers):
 
@@ -151,8 +160,10 @@ def _decoder_graph(model: Any) -> Graph:
             return _attend(g, attn, q, k, v, None)
 
         def attend_source(a: str, attn: Any = layer.cross_attn.sublayer, i: int = i) -> str:
-            (q,) = _split(g, _projection(g, a, attn.q), 1, attn)  # (B, nh, 1, dh)
-            return _attend(g, attn, q, caches[f"k_mem.{i}"], caches[f"v_mem.{i}"], head_mask)
+            queries = g.node("Reshape", [_projection(g, a, attn.q), by_sentence])  # (B, 1, D) -> (n, B / n, D)
+            (q,) = _split(g, queries, 1, attn)  # (n, nh, B / n, dh)
+            y = _attend(g, attn, q, caches[f"k_mem.{i}"], caches[f"v_mem.{i}"], head_mask)  # (n, B / n, D)
+            return g.node("Reshape", [y, g.ints(-1, 1, c.model_size)])  # (B, 1, D)
 
         x = _residual(g, x, layer.self_attn, attend_past)
         x = _residual(g, x, layer.cross_attn, attend_source)
@@ -179,5 +190,6 @@ def export_transformer(model: Any, out_dir: str | Path) -> dict[str, Any]:
         "encoder": _encoder_graph(model).save(out),
         "decoder": _decoder_graph(model).save(out),
         "state": names,
+        "shared": list(model.shared_state),
         "limits": limits,
     }

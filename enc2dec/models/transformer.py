@@ -7,9 +7,11 @@ Trained with label-smoothed cross-entropy and, in the configs, Adam with the war
 schedule (eq. 3, `TrainConfig(schedule="warmup_inv_sqrt")`).
 
 Decoding (`encode`, `step`): the state holds, per decoder layer l, the self-attention keys and values of every
-position so far, "k_self.l", "v_self.l": (B, nh, t, dh), growing by one position each step, and the cross-attention
-keys and values "k_mem.l", "v_mem.l": (B, nh, S, dh), projected once in `encode`; "src_mask": (B, S). Batch is on
-axis 0 of every array, so beam search reorders the cache like any other state. `Uncached(model)` decodes the same
+position so far, "k_self.l", "v_self.l": (N, nh, t, dh), one row per hypothesis, growing by one position each step;
+and the source side, once per sentence: the cross-attention keys and values "k_mem.l", "v_mem.l" (n, nh, S, dh),
+projected once in `encode`, and "src_mask" (n, S), held as rows shared by every hypothesis (`share_rows`: searches
+never copy them), with "sentence" (N,), each hypothesis's sentence among those n. When sentences finish, `step`
+keeps only the running ones' source arrays. `Uncached(model)` decodes the same
 model by re-running the decoder over the whole prefix each step: the reference for the cache's equivalence test
 and its speed-up.
 """
@@ -29,7 +31,7 @@ from enc2dec.losses import CrossEntropy
 from enc2dec.nn import functional, init
 from enc2dec.nn.checks import check_flags, check_float_field, check_int_field
 from enc2dec.nn.module import Module
-from enc2dec.specials import PAD_ID, DecoderState
+from enc2dec.specials import PAD_ID, DecoderState, group_by_sentence, share_rows
 
 
 @dataclass(frozen=True)
@@ -165,31 +167,41 @@ class Transformer(Module):
         self.backward(self.loss.backward())
 
     # -- decoding with the KV cache (enc2dec.decoding.StepModel) ------------------------------------------------------
+    @property
+    def shared_state(self) -> tuple[str, ...]:
+        """The state's arrays held once per sentence (shared rows): the source mask, keys and values."""
+        return ("src_mask",) + tuple(
+            f"{kind}.{i}" for i in range(len(self.decoder.layers)) for kind in ("k_mem", "v_mem")
+        )
+
     def encode(self, src_ids: np.ndarray, src_lengths: np.ndarray) -> DecoderState:
-        """src_ids: (B, S) -> state: src_mask (B, S); per layer l: k_mem.l, v_mem.l (B, nh, S, dh) projected once;
-        k_self.l, v_self.l (B, nh, 0, dh), empty caches."""
+        """src_ids: (B, S) -> state (module docstring): sentence (B,); shared by the rows: src_mask (B, S) and per
+        layer l k_mem.l, v_mem.l (B, nh, S, dh), projected once; per row: k_self.l, v_self.l (B, nh, 0, dh)."""
         memory, mask, packing = self._encode(src_ids, src_lengths)
         self.clear_cache()
         B, nh = src_ids.shape[0], self.config.n_heads
         empty = np.zeros((B, nh, 0, self.config.model_size // nh), dtype=memory.dtype)
-        state: DecoderState = {"src_mask": mask[:, 0, :]}
+        state: DecoderState = {"sentence": np.arange(B), "src_mask": share_rows(mask[:, 0, :], B)}
         for i, layer in enumerate(self.decoder.layers):
-            state[f"k_mem.{i}"], state[f"v_mem.{i}"] = layer.cross_attn.sublayer.project_memory(memory, packing)
+            k, v = layer.cross_attn.sublayer.project_memory(memory, packing)
+            state[f"k_mem.{i}"], state[f"v_mem.{i}"] = share_rows(k, B), share_rows(v, B)
             state[f"k_self.{i}"], state[f"v_self.{i}"] = empty, empty
         return state
 
     def step(self, prev_ids: np.ndarray, state: DecoderState) -> tuple[np.ndarray, DecoderState]:
-        """prev_ids: (B,) -> log_probs: (B, V) float32, the state with each layer's cache one position longer.
+        """prev_ids: (N,) -> log_probs: (N, V) float32, the state with each layer's cache one position longer.
         Only the newest position is computed. Caches nothing for backward."""
+        state = group_by_sentence(state, self.shared_state)
         t = state["k_self.0"].shape[2]
-        x = self.tgt_embed.step(prev_ids, t)  # (B, 1, D)
+        x = self.tgt_embed.step(prev_ids, t)  # (N, 1, D)
         n = len(self.decoder.layers)
-        caches = [tuple(state[f"{kind}.{i}"] for kind in ("k_self", "v_self", "k_mem", "v_mem")) for i in range(n)]
-        h, new = self.decoder.step(x, caches, state["src_mask"][:, None, :])
+        caches = [(state[f"k_self.{i}"], state[f"v_self.{i}"], state[f"k_mem.{i}"][0], state[f"v_mem.{i}"][0])
+                  for i in range(n)]  # fmt: skip
+        h, new = self.decoder.step(x, caches, state["src_mask"][0][:, None, :])
         state = dict(state)
         for i, (k, v) in enumerate(new):
             state[f"k_self.{i}"], state[f"v_self.{i}"] = k, v
-        logits = self._project(h[:, 0])  # (B, V)
+        logits = self._project(h[:, 0])  # (N, V)
         return functional.log_softmax(logits, out=logits), state
 
 

@@ -19,6 +19,36 @@ def test_repeat_then_select_rows():
     assert select_rows(state, np.array([True, False, True]))["h"].shape == (2, 2)
 
 
+def test_shared_rows_stay_views():
+    from enc2dec.decoding.state import share_rows
+
+    batch = np.arange(12.0).reshape(3, 4)
+    state = {"h": np.arange(3.0), "batch": share_rows(batch, 3)}
+    for out, n in ((repeat_rows(state, 2), 6), (select_rows(state, np.array([2, 0])), 2),
+                   (select_rows(state, np.array([True, False, True])), 2)):  # fmt: skip
+        assert out["batch"].shape == (n, 3, 4) and out["batch"].strides[0] == 0
+        assert np.shares_memory(out["batch"], batch)
+        np.testing.assert_array_equal(out["batch"], np.broadcast_to(batch, (n, 3, 4)))  # what a copy would hold
+    np.testing.assert_array_equal(select_rows(state, np.array([2, 0]))["h"], [2.0, 0.0])
+
+
+def test_group_by_sentence_keeps_the_running_sentences_once():
+    from enc2dec.specials import group_by_sentence, share_rows
+
+    source = np.arange(3.0)[:, None] * np.ones((3, 2))  # 3 sentences' source rows: [0, 0], [1, 1], [2, 2]
+    state = {"sentence": np.arange(3), "src": share_rows(source, 3), "h": np.arange(3.0)}
+    assert group_by_sentence(state, ("src",)) is state  # in order already
+    beams = select_rows(repeat_rows(state, 2), np.array([1, 0, 4, 5]))  # sentence 1 finished, beams reordered
+    grouped = group_by_sentence(beams, ("src",))
+    np.testing.assert_array_equal(grouped["sentence"], [0, 0, 1, 1])
+    np.testing.assert_array_equal(grouped["src"][0], source[[0, 2]])  # only the running sentences, once
+    assert grouped["src"].shape == (4, 2, 2) and grouped["src"].strides[0] == 0 and grouped["h"] is beams["h"]
+    mixed = select_rows(state, np.array([2, 0, 2]))  # not in runs of equal length: one sentence per row
+    grouped = group_by_sentence(mixed, ("src",))
+    np.testing.assert_array_equal(grouped["sentence"], [0, 1, 2])
+    np.testing.assert_array_equal(grouped["src"][0], source[[2, 0, 2]])
+
+
 def test_max_lengths_truncate_and_floor_at_one():
     np.testing.assert_array_equal(max_lengths(np.array([1, 3, 10]), 1.5, 10), [11, 14, 25])
     np.testing.assert_array_equal(max_lengths(np.array([1, 3]), 0.0, -2), [1, 1])
