@@ -24,6 +24,8 @@ def group_by_sentence(state: DecoderState, shared: tuple[str, ...]) -> DecoderSt
     sentence per row."""
     sentence = state["sentence"]
     N, n = len(sentence), state[shared[0]].shape[1]
+    if N == 0:
+        return state
     firsts = np.flatnonzero(np.r_[True, sentence[1:] != sentence[:-1]])  # where each run of one sentence starts
     ids, per = sentence[firsts], N // len(firsts)
     if N % len(firsts) or not np.array_equal(sentence, np.repeat(ids, per)):

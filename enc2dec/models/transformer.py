@@ -11,9 +11,8 @@ position so far, "k_self.l", "v_self.l": (N, nh, t, dh), one row per hypothesis,
 and the source side, once per sentence: the cross-attention keys and values "k_mem.l", "v_mem.l" (n, nh, S, dh),
 projected once in `encode`, and "src_mask" (n, S), held as rows shared by every hypothesis (`share_rows`: searches
 never copy them), with "sentence" (N,), each hypothesis's sentence among those n. When sentences finish, `step`
-keeps only the running ones' source arrays. `Uncached(model)` decodes the same
-model by re-running the decoder over the whole prefix each step: the reference for the cache's equivalence test
-and its speed-up.
+keeps only the running ones' source arrays. `Uncached(model)` decodes the same model by re-running the decoder
+over the whole prefix each step: the reference for the cache's equivalence test and its speed-up.
 """
 
 from __future__ import annotations
