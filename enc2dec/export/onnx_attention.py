@@ -5,9 +5,11 @@ h (and c, zeros) (B, L, H) through the bridge, memory (B, S, M), keys (the memor
 once), mask (B, S) bool, and feed (B, H) zeros with input feeding. The bidirectional encoder is ONNX's LSTM/GRU/RNN
 with direction "bidirectional" and sequence_lens, so the reverse direction starts at each sentence's own end.
 
-Decoder graph, one step: prev_ids (B,) and that state -> log_probs (B, V), next_h (, next_c), attention (B, S)
-(the weights, which decoding collects), next_feed with input feeding; memory, keys and mask are read, not
-returned: the runtime carries them. Luong (dot, general, concat scores; input feeding) and Bahdanau attention.
+Decoder graph, one step: prev_ids (N,), h (, c) (N, L, H), feed (N, H) of N hypotheses, and the memory, keys
+and mask of the n sentences they belong to (N / n of each, adjacent) -> log_probs (N, V), next_h (, next_c),
+attention (N, S) (the weights, which decoding collects), next_feed with input feeding. A sentence's hypotheses
+attend to its memory together, as `AttentionSeq2Seq.step` does; the runtime keeps the source side once per
+sentence (the manifest's "shared" names). Luong (dot, general, concat scores; input feeding) and Bahdanau.
 """
 
 from __future__ import annotations
@@ -36,19 +38,25 @@ def _keys(g: Graph, attention: Any, memory: str) -> str:
 
 
 def _attend(g: Graph, attention: Any, query: str, keys: str, memory: str, mask: str) -> tuple[str, str]:
-    """query: (B, Hq) -> context (B, M), weights (B, S): masked softmax of the scores, as attention.attend."""
+    """query: (N, Hq) of N hypotheses, keys, memory, mask: those of their n sentences (N / n hypotheses each,
+    adjacent) -> context (N, M), weights (N, S): masked softmax of the scores, as attention.attend."""
     additive = getattr(attention, "additive", None) or (attention if hasattr(attention, "w_memory") else None)
+
+    def by_sentence(x: str) -> str:  # (N, w) -> (n, N / n, w)
+        shape = [g.node("Shape", [memory], end=1), g.ints(-1), g.node("Shape", [x], start=1)]
+        return g.node("Reshape", [x, g.node("Concat", shape, axis=0)])
+
     if additive is not None:  # v . tanh(keys + query w_query)
-        q = g.node("MatMul", [query, g.const(additive.w_query.value, "w_query")])  # (B, A)
-        e = g.node("Tanh", [g.node("Add", [keys, g.node("Unsqueeze", [q, g.ints(1)])])])  # (B, S, A)
-        scores = g.node("MatMul", [e, g.const(additive.v.value, "v")])  # (B, S)
-    else:  # keys . query
-        scores = g.node("MatMul", [keys, g.node("Unsqueeze", [query, g.ints(2)])])  # (B, S, 1)
-        scores = g.node("Squeeze", [scores, g.ints(2)])
+        q = by_sentence(g.node("MatMul", [query, g.const(additive.w_query.value, "w_query")]))  # (n, N / n, A)
+        e = g.node("Add", [g.node("Unsqueeze", [keys, g.ints(1)]), g.node("Unsqueeze", [q, g.ints(2)])])
+        scores = g.node("MatMul", [g.node("Tanh", [e]), g.const(additive.v.value, "v")])  # (n, N / n, S)
+    else:  # query . keys
+        scores = g.node("MatMul", [by_sentence(query), g.node("Transpose", [keys], perm=[0, 2, 1])])  # (n, N / n, S)
+    mask = g.node("Unsqueeze", [mask, g.ints(1)])  # (n, 1, S)
     scores = g.node("Where", [mask, scores, g.const(np.array(-np.inf, dtype=np.float32))])
-    weights = g.node("Softmax", [scores], axis=1)  # exactly 0 where masked
-    context = g.node("MatMul", [g.node("Unsqueeze", [weights, g.ints(1)]), memory])  # (B, 1, M)
-    return g.node("Squeeze", [context, g.ints(1)]), weights
+    weights = g.node("Softmax", [scores], axis=-1)  # exactly 0 where masked
+    context = g.node("MatMul", [weights, memory])  # (n, N / n, M)
+    return g.node("Flatten", [context], axis=2), g.node("Flatten", [weights], axis=2)  # (N, M), (N, S)
 
 
 def export_attention_seq2seq(model: Any, out_dir: str | Path) -> dict[str, Any]:
@@ -90,9 +98,9 @@ def export_attention_seq2seq(model: Any, out_dir: str | Path) -> dict[str, Any]:
     g = Graph("decoder")
     x = g.node("Gather", [g.const(model.tgt_embed.weight.value, "tgt_embed"), g.input("prev_ids", INT64, ["B"])])
     states = {name: g.input(name, FLOAT, ["B", L, H]) for name in rnn_names}
-    memory = g.input("memory", FLOAT, ["B", "S", M])
-    keys = g.input("keys", FLOAT, ["B", "S", K])
-    mask = g.input("mask", BOOL, ["B", "S"])
+    memory = g.input("memory", FLOAT, ["n", "S", M])
+    keys = g.input("keys", FLOAT, ["n", "S", K])
+    mask = g.input("mask", BOOL, ["n", "S"])
     feed = g.input("feed", FLOAT, ["B", H]) if c.input_feeding else None
     initial = {}
     for name, s in states.items():
@@ -118,4 +126,4 @@ def export_attention_seq2seq(model: Any, out_dir: str | Path) -> dict[str, Any]:
     if feed is not None:
         g.output(combined, "next_feed", FLOAT, ["B", H])
     names = [*rnn_names, "memory", "keys", "mask", *(["feed"] if feed is not None else [])]
-    return {"encoder": encoder, "decoder": g.save(out), "state": names}
+    return {"encoder": encoder, "decoder": g.save(out), "state": names, "shared": list(model.shared_state)}

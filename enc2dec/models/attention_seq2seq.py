@@ -34,7 +34,7 @@ from enc2dec.nn import functional, init
 from enc2dec.nn.checks import check_flags, check_float_field, check_int_field, check_tied_output
 from enc2dec.nn.module import Module
 from enc2dec.recurrent import Stacked
-from enc2dec.specials import PAD_ID, DecoderState
+from enc2dec.specials import PAD_ID, DecoderState, group_by_sentence, share_rows
 
 
 @dataclass(frozen=True)
@@ -308,36 +308,49 @@ class AttentionSeq2Seq(Module):
         return dx, d_state0, d_keys, d_memory
 
     # -- decoding (enc2dec.decoding.StepModel) ----------------------------------------------------------------------
+    shared_state = ("memory", "keys", "mask")  # held once per sentence, shared by its rows (hypotheses)
+
     def encode(self, src_ids: np.ndarray, src_lengths: np.ndarray) -> DecoderState:
-        """src_ids: (B, S) -> state with batch on axis 0: decoder states (B, L, H), memory (B, S, M), keys, mask
-        (B, S) bool, and for input feeding h~ (B, H)."""
+        """src_ids: (B, S) -> state with batch on axis 0: decoder states (B, L, H), for input feeding h~ (B, H),
+        "sentence" (B,); shared by the rows (enc2dec.specials.share_rows, never copied by searches): memory
+        (B, S, M), keys, mask (B, S) bool, the source side of the B sentences."""
         memory, mask, state0 = self._encode(src_ids, src_lengths)
         self.clear_cache()
+        B = src_ids.shape[0]
         state = self.decoder.state_to_batch_major(state0)
-        state.update(memory=memory, keys=self.attention.project_memory(memory), mask=mask)
+        source = {"memory": memory, "keys": self.attention.project_memory(memory), "mask": mask}
+        state.update({k: share_rows(v, B) for k, v in source.items()}, sentence=np.arange(B))
         if self.config.input_feeding:
-            state["feed"] = np.zeros((src_ids.shape[0], self.config.hidden_size), dtype=memory.dtype)
+            state["feed"] = np.zeros((B, self.config.hidden_size), dtype=memory.dtype)
         return state
 
     def step(self, prev_ids: np.ndarray, state: DecoderState) -> tuple[np.ndarray, DecoderState]:
-        """prev_ids: (B,) -> log_probs: (B, V), next state with "attention": (B, S). Caches nothing."""
-        x = self.tgt_embed.weight.value[prev_ids]  # (B, E)
+        """prev_ids: (N,) -> log_probs: (N, V), next state with "attention": (N, S). Caches nothing. The N rows
+        are hypotheses of n sentences (group_by_sentence: N / n of each, adjacent), whose queries attend to their
+        sentence's memory together."""
+        state = group_by_sentence(state, self.shared_state)
+        memory, keys, mask = (state[k][0] for k in self.shared_state)  # (n, S, .)
+        N, n = len(prev_ids), len(memory)
+
+        def attend(query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # (N, H) -> context (N, M), weights (N, S)
+            context, weights, _ = self.attention.attend(query.reshape(n, N // n, -1), keys, memory, mask)
+            return context.reshape(N, -1), weights.reshape(N, -1)
+
+        x = self.tgt_embed.weight.value[prev_ids]  # (N, E)
         rnn_state = self.decoder.state_from_batch_major(state)
-        memory, keys, mask = state["memory"], state["keys"], state["mask"]
         if self.config.attention == "bahdanau":
-            s_prev = state["h"][:, -1]  # (B, H), the top layer
-            context, weights, _ = self.attention.attend(s_prev[:, None], keys, memory, mask)
-            s, rnn_state = self.decoder.step(np.concatenate([x, context[:, 0]], axis=1), rnn_state)
+            context, weights = attend(state["h"][:, -1])  # with the top layer's previous state
+            s, rnn_state = self.decoder.step(np.concatenate([x, context], axis=1), rnn_state)
         else:
             if self.config.input_feeding:
                 x = np.concatenate([x, state["feed"]], axis=1)
-            s, rnn_state = self.decoder.step(x, rnn_state)  # (B, H)
-            context, weights, _ = self.attention.attend(s[:, None], keys, memory, mask)
-        cat = np.concatenate([context[:, 0], s], axis=1)  # (B, M + H)
-        h = np.tanh(self.combine.apply(cat))  # (B, H)
-        logits = self.output.apply(h)  # (B, V)
+            s, rnn_state = self.decoder.step(x, rnn_state)  # (N, H)
+            context, weights = attend(s)
+        cat = np.concatenate([context, s], axis=1)  # (N, M + H)
+        h = np.tanh(self.combine.apply(cat))  # (N, H)
+        logits = self.output.apply(h)  # (N, V)
         new_state = self.decoder.state_to_batch_major(rnn_state)
-        new_state.update(memory=memory, keys=keys, mask=mask, attention=weights[:, 0])
+        new_state.update({k: state[k] for k in (*self.shared_state, "sentence")}, attention=weights)
         if self.config.input_feeding:
             new_state["feed"] = h
         return functional.log_softmax(logits, out=logits), new_state
