@@ -440,9 +440,10 @@ ATTENTION_NOTES = (
     "(gru.py _backprop, _run: one (n_t, H) x (H, 3H) product and ~17 elementwise passes per step and "
     "direction), the weight-gradient products (base.py _weight_grads) and Adam; attention itself (Luong "
     "general without input feeding: two batched products over (B, T, S) for all steps) is a small share. "
-    "Decoding: per step one GRU step, attention over the memory, h~ and the output projection; beam search "
-    "also reorders the memory and keys with the beams each step (select_rows copies (N, S, 1024) and (N, S, "
-    "512) arrays), as the PyTorch side does; enc2dec is ahead in both searches."
+    "Decoding: per step one GRU step, attention over the memory, h~ and the output projection. enc2dec holds "
+    "the memory, keys and mask once per sentence, shared by its beams, which attend to them together "
+    "(enc2dec.specials.share_rows), while the PyTorch side reorders its (N, S, 1024) and (N, S, 512) arrays "
+    "with the beams each step."
 )
 
 
