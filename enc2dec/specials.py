@@ -15,6 +15,13 @@ def share_rows(data: np.ndarray, n_rows: int) -> np.ndarray:
     return np.broadcast_to(data, (n_rows, *data.shape))
 
 
+def by_sentence(state: DecoderState, shared: tuple[str, ...]) -> DecoderState:
+    """An initial state of B sentences, one row each -> the same state with the arrays named `shared` (the
+    source side) held as shared rows and "sentence" (B,): each row's sentence, as group_by_sentence reads it."""
+    B = len(next(iter(state.values())))
+    return {k: share_rows(v, B) if k in shared else v for k, v in state.items()} | {"sentence": np.arange(B)}
+
+
 def group_by_sentence(state: DecoderState, shared: tuple[str, ...]) -> DecoderState:
     """A state whose arrays named `shared` are shared rows of per-sentence data (n sentences on axis 0 of each
     row) and whose "sentence" (N,) gives each row's sentence among them -> the same state with the rows'

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from enc2dec.specials import DecoderState, group_by_sentence, share_rows
+from enc2dec.specials import DecoderState, by_sentence, group_by_sentence
 
 MANIFEST = "manifest.json"
 KINDS = ("dense", "step")
@@ -100,7 +100,7 @@ class OnnxStepModel:
         self._returned = [o.name for o in self.decoder.get_outputs()]  # log_probs, next_<name>s, attention
         updated = {name.removeprefix("next_") for name in self._returned}
         self._carried = [name for name in self._fed if name not in updated]  # read, never changed: memory, mask
-        self._shared = tuple(self.manifest.get("shared", ()))  # held once per sentence (a Transformer's source)
+        self._shared = tuple(self.manifest.get("shared", ()))  # held once per sentence: the source side
         limits = self.manifest.get("limits") or {}  # a Transformer's learned positions end somewhere
         self.max_source_length: int | None = limits.get("max_source_length")
         self.max_target_length: int | None = limits.get("max_target_length")
@@ -111,11 +111,7 @@ class OnnxStepModel:
             "src_lengths": src_lengths.astype(np.int64, copy=False),
         }
         state = dict(zip(self.state_names, self.encoder.run(self.state_names, feed)))
-        if self._shared:  # as Transformer.encode: the source side once per sentence, shared by the rows
-            B = len(src_ids)
-            state = {k: share_rows(v, B) if k in self._shared else v for k, v in state.items()}
-            state["sentence"] = np.arange(B)
-        return state
+        return by_sentence(state, self._shared) if self._shared else state  # as the model's encode
 
     def step(self, prev_ids: np.ndarray, state: DecoderState) -> tuple[np.ndarray, DecoderState]:
         if self._shared:

@@ -100,7 +100,7 @@ def _encoder_graph(model: Any) -> Graph:
     shape = g.node("Shape", [src])
     positions = _range(g, g.node("Gather", [shape, _scalar(g, 1, np.int64)]))  # (S,)
     mask = g.node("Less", [g.node("Unsqueeze", [positions, g.ints(0)]), g.node("Unsqueeze", [lengths, g.ints(1)])])
-    head_mask = g.node("Unsqueeze", [mask, g.ints(1, 2)])  # (n, S) -> (n, 1, 1, S)
+    head_mask = g.node("Unsqueeze", [mask, g.ints(1, 2)])  # (B, S) -> (B, 1, 1, S)
     x = _embed(g, model.src_embed, src, positions)  # (B, S, D)
     for layer in model.encoder.layers:
         attn = layer.self_attn.sublayer

@@ -34,7 +34,7 @@ from enc2dec.nn import functional, init
 from enc2dec.nn.checks import check_flags, check_float_field, check_int_field, check_tied_output
 from enc2dec.nn.module import Module
 from enc2dec.recurrent import Stacked
-from enc2dec.specials import PAD_ID, DecoderState, group_by_sentence, share_rows
+from enc2dec.specials import PAD_ID, DecoderState, by_sentence, group_by_sentence
 
 
 @dataclass(frozen=True)
@@ -316,13 +316,11 @@ class AttentionSeq2Seq(Module):
         (B, S, M), keys, mask (B, S) bool, the source side of the B sentences."""
         memory, mask, state0 = self._encode(src_ids, src_lengths)
         self.clear_cache()
-        B = src_ids.shape[0]
         state = self.decoder.state_to_batch_major(state0)
-        source = {"memory": memory, "keys": self.attention.project_memory(memory), "mask": mask}
-        state.update({k: share_rows(v, B) for k, v in source.items()}, sentence=np.arange(B))
+        state.update(memory=memory, keys=self.attention.project_memory(memory), mask=mask)
         if self.config.input_feeding:
-            state["feed"] = np.zeros((B, self.config.hidden_size), dtype=memory.dtype)
-        return state
+            state["feed"] = np.zeros((src_ids.shape[0], self.config.hidden_size), dtype=memory.dtype)
+        return by_sentence(state, self.shared_state)
 
     def step(self, prev_ids: np.ndarray, state: DecoderState) -> tuple[np.ndarray, DecoderState]:
         """prev_ids: (N,) -> log_probs: (N, V), next state with "attention": (N, S). Caches nothing. The N rows

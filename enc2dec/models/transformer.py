@@ -30,7 +30,7 @@ from enc2dec.losses import CrossEntropy
 from enc2dec.nn import functional, init
 from enc2dec.nn.checks import check_flags, check_float_field, check_int_field
 from enc2dec.nn.module import Module
-from enc2dec.specials import PAD_ID, DecoderState, group_by_sentence, share_rows
+from enc2dec.specials import PAD_ID, DecoderState, by_sentence, group_by_sentence
 
 
 @dataclass(frozen=True)
@@ -180,12 +180,11 @@ class Transformer(Module):
         self.clear_cache()
         B, nh = src_ids.shape[0], self.config.n_heads
         empty = np.zeros((B, nh, 0, self.config.model_size // nh), dtype=memory.dtype)
-        state: DecoderState = {"sentence": np.arange(B), "src_mask": share_rows(mask[:, 0, :], B)}
+        state: DecoderState = {"src_mask": mask[:, 0, :]}
         for i, layer in enumerate(self.decoder.layers):
-            k, v = layer.cross_attn.sublayer.project_memory(memory, packing)
-            state[f"k_mem.{i}"], state[f"v_mem.{i}"] = share_rows(k, B), share_rows(v, B)
+            state[f"k_mem.{i}"], state[f"v_mem.{i}"] = layer.cross_attn.sublayer.project_memory(memory, packing)
             state[f"k_self.{i}"], state[f"v_self.{i}"] = empty, empty
-        return state
+        return by_sentence(state, self.shared_state)
 
     def step(self, prev_ids: np.ndarray, state: DecoderState) -> tuple[np.ndarray, DecoderState]:
         """prev_ids: (N,) -> log_probs: (N, V) float32, the state with each layer's cache one position longer.

@@ -33,10 +33,12 @@ def test_shared_rows_stay_views():
 
 
 def test_group_by_sentence_keeps_the_running_sentences_once():
-    from enc2dec.specials import group_by_sentence, share_rows
+    from enc2dec.specials import by_sentence, group_by_sentence
 
     source = np.arange(3.0)[:, None] * np.ones((3, 2))  # 3 sentences' source rows: [0, 0], [1, 1], [2, 2]
-    state = {"sentence": np.arange(3), "src": share_rows(source, 3), "h": np.arange(3.0)}
+    state = by_sentence({"src": source, "h": np.arange(3.0)}, ("src",))
+    np.testing.assert_array_equal(state["sentence"], [0, 1, 2])
+    assert state["src"].shape == (3, 3, 2) and state["src"].strides[0] == 0 and state["h"].strides[0] != 0
     assert group_by_sentence(state, ("src",)) is state  # in order already
     beams = select_rows(repeat_rows(state, 2), np.array([1, 0, 4, 5]))  # sentence 1 finished, beams reordered
     grouped = group_by_sentence(beams, ("src",))
